@@ -1,0 +1,27 @@
+import type { Logger } from "pino";
+import type { ApiKey, KeyStore } from "./auth/key-store.js";
+import type { EventWriter } from "./ingest/writer.js";
+import type { Metrics } from "./metrics.js";
+import type { Database } from "./storage/database.js";
+import type { TenantScope } from "./storage/tenant-scope.js";
+
+/** What the routes are built from. */
+export interface Services {
+  db: Database;
+  writer: EventWriter;
+  keys: KeyStore;
+  metrics: Metrics;
+  log: Logger;
+  version: string;
+  startedAt: number;
+  /** undefined when storage is ready; otherwise why it is not. */
+  storageProblem(): string | undefined;
+}
+
+/** Per-request values set by the auth middleware. */
+export interface AppEnv {
+  Variables: {
+    key: ApiKey;
+    scope: TenantScope;
+  };
+}

@@ -1,0 +1,149 @@
+import type { Logger } from "pino";
+import type { Database } from "../storage/database.js";
+import type { TenantScope } from "../storage/tenant-scope.js";
+import { generateToken, hashToken, newId, tokenPrefix, type Scope } from "./tokens.js";
+
+export interface ApiKey {
+  tenant: string;
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  created_at: string;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  operator: boolean;
+  created_at: string;
+}
+
+/** A key as stored: never leaves this module with its hash. */
+interface KeyRow {
+  tenant: string;
+  id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  scopes: Scope[];
+  created_ms: number;
+}
+
+const KEY_COLUMNS = "tenant, id, name, prefix, hash, scopes, toUnixTimestamp64Milli(created_at) AS created_ms";
+const RELOAD_INTERVAL_MS = 15_000;
+const MISS_RELOAD_MIN_GAP_MS = 1_000;
+
+let lastVersion = 0;
+/** Row versions for ReplacingMergeTree: a microsecond clock, strictly increasing in this process. */
+function nextVersion(): number {
+  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
+  return lastVersion;
+}
+
+function publicKey(row: KeyRow): ApiKey {
+  return { tenant: row.tenant, id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes, created_at: new Date(Number(row.created_ms)).toISOString() };
+}
+
+function storedKey(row: KeyRow, deleted: boolean) {
+  const { created_ms, ...rest } = row;
+  return { ...rest, created_at: Number(created_ms), version: nextVersion(), is_deleted: deleted ? 1 : 0 };
+}
+
+/**
+ * Keys and tenants live in ClickHouse (ReplacingMergeTree, read with FINAL) and are
+ * cached here, keyed by key hash. A local write reloads at once; keys written by another
+ * collector replica are picked up by the periodic reload, or sooner when an unknown key
+ * is presented.
+ */
+export function createKeyStore(db: Database, log: Logger) {
+  let byHash = new Map<string, KeyRow>();
+  let loadedAt = 0;
+  let loading: Promise<void> | undefined;
+
+  function reload(): Promise<void> {
+    loading ??= (async () => {
+      try {
+        const rows = await db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM ${db.table("api_keys")} FINAL WHERE is_deleted = 0`);
+        byHash = new Map(rows.map((row) => [row.hash, row]));
+        loadedAt = Date.now();
+      } finally {
+        loading = undefined;
+      }
+    })();
+    return loading;
+  }
+
+  async function authenticate(token: string): Promise<ApiKey | undefined> {
+    const hash = hashToken(token);
+    const age = Date.now() - loadedAt;
+    if (age > RELOAD_INTERVAL_MS || (!byHash.has(hash) && age > MISS_RELOAD_MIN_GAP_MS)) await reload();
+    const row = byHash.get(hash);
+    return row ? publicKey(row) : undefined;
+  }
+
+  /** Creates a key in the scope's tenant. The token is returned once and never stored. */
+  async function createKey(scope: TenantScope, input: { name: string; scopes: Scope[]; token?: string }): Promise<{ key: ApiKey; token: string }> {
+    const token = input.token ?? generateToken();
+    const row: KeyRow = {
+      tenant: scope.tenant,
+      id: newId("key"),
+      name: input.name,
+      prefix: tokenPrefix(token),
+      hash: hashToken(token),
+      scopes: input.scopes,
+      created_ms: Date.now(),
+    };
+    await scope.insert("api_keys", [storedKey(row, false)]);
+    await reload();
+    return { key: publicKey(row), token };
+  }
+
+  async function listKeys(scope: TenantScope): Promise<ApiKey[]> {
+    const rows = await scope.query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM ${scope.table("api_keys")} FINAL
+       WHERE tenant = {tenant:String} AND is_deleted = 0
+       ORDER BY created_ms DESC, id DESC`,
+    );
+    return rows.map(publicKey);
+  }
+
+  /** Revokes a key of the scope's tenant; false when the tenant has no such key. */
+  async function revokeKey(scope: TenantScope, id: string): Promise<boolean> {
+    const [row] = await scope.query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM ${scope.table("api_keys")} FINAL
+       WHERE tenant = {tenant:String} AND id = {id:String} AND is_deleted = 0`,
+      { id },
+    );
+    if (!row) return false;
+    await scope.insert("api_keys", [storedKey(row, true)]);
+    await reload();
+    log.info({ tenant: scope.tenant, key_id: id }, "api key revoked");
+    return true;
+  }
+
+  async function countKeys(): Promise<number> {
+    const [row] = await db.query<{ n: number }>(`SELECT count() AS n FROM ${db.table("api_keys")} FINAL WHERE is_deleted = 0`);
+    return Number(row?.n ?? 0);
+  }
+
+  async function createTenant(input: { id: string; name: string; operator: boolean }): Promise<Tenant> {
+    const created = Date.now();
+    await db.insert("tenants", [{ ...input, created_at: created, version: nextVersion(), is_deleted: 0 }]);
+    return { ...input, created_at: new Date(created).toISOString() };
+  }
+
+  async function getTenant(id: string): Promise<Tenant | undefined> {
+    const [row] = await db.query<{ id: string; name: string; operator: boolean | number; created_ms: number }>(
+      `SELECT id, name, operator, toUnixTimestamp64Milli(created_at) AS created_ms
+       FROM ${db.table("tenants")} FINAL WHERE id = {id:String} AND is_deleted = 0`,
+      { id },
+    );
+    if (!row) return undefined;
+    return { id: row.id, name: row.name, operator: Boolean(row.operator), created_at: new Date(Number(row.created_ms)).toISOString() };
+  }
+
+  return { reload, authenticate, createKey, listKeys, revokeKey, countKeys, createTenant, getTenant };
+}
+
+export type KeyStore = ReturnType<typeof createKeyStore>;

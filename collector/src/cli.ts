@@ -1,0 +1,149 @@
+import { parseArgs } from "node:util";
+import { collectorConfigSchema, describeProblems, type CollectorConfigInput } from "./config.js";
+import { createLogger } from "./log.js";
+import { startCollector } from "./server.js";
+import { startTracing } from "./tracing.js";
+import { VERSION } from "./version.js";
+
+const HELP = `vigil-collector — receives events from Vigil agents and OpenTelemetry, stores them in ClickHouse
+
+Usage: vigil-collector [options]
+
+Options (each has an environment equivalent):
+  --port N             HTTP port                                   PORT (default 4600)
+  --host ADDR          address to listen on                        VIGIL_HOST (default 0.0.0.0)
+  --data-dir DIR       embedded ClickHouse data directory           VIGIL_DATA_DIR (default ./data)
+  --log-format FMT     json | pretty | auto (pretty on a terminal)  VIGIL_LOG_FORMAT (default auto)
+  --log-level LVL      trace | debug | info | warn | error          VIGIL_LOG_LEVEL (default info)
+  -h, --help           show this help
+  -v, --version        print the version
+
+Environment only:
+  CLICKHOUSE_URL         use this ClickHouse server instead of the embedded engine
+  CLICKHOUSE_USER        ClickHouse user (default "default")
+  CLICKHOUSE_PASSWORD    ClickHouse password
+  CLICKHOUSE_DATABASE    database to use (default "vigil")
+  VIGIL_RETENTION_DAYS   days events are kept (default 30)
+  VIGIL_BOOTSTRAP_TOKEN  on first start with no keys, this becomes the default tenant's
+                         first admin API key; without it one is generated and printed once
+  VIGIL_FLUSH_ROWS, VIGIL_FLUSH_BYTES, VIGIL_FLUSH_MS, VIGIL_QUEUE_ROWS   ingest writer tuning
+  OTEL_EXPORTER_OTLP_ENDPOINT  export the collector's own traces over OTLP/HTTP
+
+Signals: SIGTERM or SIGINT stops accepting, stores every queued batch, closes storage and
+exits 0; a second signal exits at once.
+`;
+
+function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInput | string {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        "data-dir": { type: "string" },
+        "log-format": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    return `${(error as Error).message}\nRun "vigil-collector --help" for the options.`;
+  }
+  const { values } = parsed;
+  if (values.help) return HELP;
+  if (values.version) return VERSION;
+  const pick = (flag: string | undefined, name: string) => flag ?? (env[name] === "" ? undefined : env[name]);
+  const writer = {
+    maxRows: pick(undefined, "VIGIL_FLUSH_ROWS"),
+    maxBytes: pick(undefined, "VIGIL_FLUSH_BYTES"),
+    maxDelayMs: pick(undefined, "VIGIL_FLUSH_MS"),
+    queueRows: pick(undefined, "VIGIL_QUEUE_ROWS"),
+  };
+  const input: Record<string, unknown> = {
+    port: pick(values.port, "PORT"),
+    host: pick(values.host, "VIGIL_HOST"),
+    dataDir: pick(values["data-dir"], "VIGIL_DATA_DIR"),
+    clickhouseUrl: pick(undefined, "CLICKHOUSE_URL"),
+    clickhouseUser: pick(undefined, "CLICKHOUSE_USER"),
+    clickhousePassword: pick(undefined, "CLICKHOUSE_PASSWORD"),
+    clickhouseDatabase: pick(undefined, "CLICKHOUSE_DATABASE"),
+    retentionDays: pick(undefined, "VIGIL_RETENTION_DAYS"),
+    bootstrapToken: pick(undefined, "VIGIL_BOOTSTRAP_TOKEN"),
+    logFormat: pick(values["log-format"], "VIGIL_LOG_FORMAT"),
+    logLevel: pick(values["log-level"], "VIGIL_LOG_LEVEL"),
+    writer: Object.fromEntries(Object.entries(writer).filter(([, v]) => v !== undefined)),
+  };
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as CollectorConfigInput;
+}
+
+/** Names of the flag or variable behind each config path, for error messages. */
+const SETTING_NAMES: Record<string, string> = {
+  port: "--port / PORT",
+  host: "--host / VIGIL_HOST",
+  dataDir: "--data-dir / VIGIL_DATA_DIR",
+  clickhouseUrl: "CLICKHOUSE_URL",
+  clickhouseDatabase: "CLICKHOUSE_DATABASE",
+  retentionDays: "VIGIL_RETENTION_DAYS",
+  bootstrapToken: "VIGIL_BOOTSTRAP_TOKEN",
+  logFormat: "--log-format / VIGIL_LOG_FORMAT",
+  logLevel: "--log-level / VIGIL_LOG_LEVEL",
+  "writer.maxRows": "VIGIL_FLUSH_ROWS",
+  "writer.maxBytes": "VIGIL_FLUSH_BYTES",
+  "writer.maxDelayMs": "VIGIL_FLUSH_MS",
+  "writer.queueRows": "VIGIL_QUEUE_ROWS",
+};
+
+export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const input = readConfig(argv, env);
+  if (typeof input === "string") {
+    const isError = !input.startsWith("vigil-collector —") && input !== VERSION;
+    (isError ? process.stderr : process.stdout).write(input.endsWith("\n") ? input : `${input}\n`);
+    process.exitCode = isError ? 2 : 0;
+    return;
+  }
+  const parsed = collectorConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = describeProblems(parsed.error).map((line) => {
+      const path = line.slice(0, line.indexOf(":"));
+      return SETTING_NAMES[path] ? `${SETTING_NAMES[path]}: ${line.slice(line.indexOf(":") + 2)}` : line;
+    });
+    process.stderr.write(`vigil-collector: invalid configuration\n${lines.map((l) => `  - ${l}`).join("\n")}\nRun "vigil-collector --help" for the options.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const config = parsed.data;
+  const log = createLogger({ format: config.logFormat, level: config.logLevel });
+  const tracing = startTracing(VERSION);
+  const collector = await startCollector(config, log);
+
+  process.stderr.write(
+    `\nVigil collector ${VERSION} is running\n` +
+      `  API        ${collector.url}/v1/events   ${collector.url}/api/stats\n` +
+      `  Health     ${collector.url}/health\n` +
+      `  Metrics    ${collector.url}/metrics\n` +
+      (collector.bootstrapToken
+        ? `\n  First admin API key (shown once; only its hash is stored — keep it now):\n    ${collector.bootstrapToken}\n`
+        : "") +
+      "\n",
+  );
+
+  let signals = 0;
+  const stop = async (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal }, "second signal: exiting at once");
+      process.exit(130);
+    }
+    log.info({ signal }, "signal received");
+    await collector.close();
+    await tracing?.shutdown().catch(() => undefined);
+    log.flush?.();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}

@@ -1,0 +1,73 @@
+import { z } from "zod";
+
+/**
+ * Every setting of the collector, with its default and the flag / environment variable
+ * that sets it. This schema is the one place defaults live.
+ */
+export const collectorConfigSchema = z
+  .object({
+    port: z.coerce
+      .number({ error: "port must be a number" })
+      .int()
+      .min(0, "port must be between 0 and 65535")
+      .max(65535, "port must be between 0 and 65535")
+      .default(4600)
+      .describe("HTTP port (--port, PORT). 0 picks a free port."),
+    host: z.string().min(1).default("0.0.0.0").describe("Address to listen on (--host, VIGIL_HOST)."),
+    dataDir: z.string().min(1).default("./data").describe("Embedded ClickHouse data directory (--data-dir, VIGIL_DATA_DIR)."),
+    clickhouseUrl: z
+      .url({ error: 'CLICKHOUSE_URL must be a URL like "http://clickhouse:8123"' })
+      .optional()
+      .describe("ClickHouse server URL; when unset the embedded engine is used (CLICKHOUSE_URL)."),
+    clickhouseUser: z.string().default("default").describe("ClickHouse user (CLICKHOUSE_USER)."),
+    clickhousePassword: z.string().default("").describe("ClickHouse password (CLICKHOUSE_PASSWORD)."),
+    clickhouseDatabase: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "CLICKHOUSE_DATABASE must be a plain identifier")
+      .default("vigil")
+      .describe("ClickHouse database (CLICKHOUSE_DATABASE)."),
+    retentionDays: z.coerce
+      .number({ error: "VIGIL_RETENTION_DAYS must be a number of days" })
+      .int()
+      .min(1, "VIGIL_RETENTION_DAYS must be at least 1")
+      .max(3650)
+      .default(30)
+      .describe("Days events are kept (VIGIL_RETENTION_DAYS)."),
+    bootstrapToken: z
+      .string()
+      .min(16, "VIGIL_BOOTSTRAP_TOKEN must be at least 16 characters")
+      .max(256)
+      .optional()
+      .describe("First admin API key of the default tenant, used only when no key exists yet (VIGIL_BOOTSTRAP_TOKEN)."),
+    logFormat: z.enum(["json", "pretty", "auto"]).default("auto").describe("Log format (--log-format, VIGIL_LOG_FORMAT)."),
+    logLevel: z
+      .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+      .default("info")
+      .describe("Log level (--log-level, VIGIL_LOG_LEVEL)."),
+    writer: z
+      .object({
+        maxRows: z.coerce.number().int().positive().default(20_000).describe("Flush when this many rows wait (VIGIL_FLUSH_ROWS)."),
+        maxBytes: z.coerce.number().int().positive().default(16 * 1024 * 1024).describe("Flush when this many bytes wait (VIGIL_FLUSH_BYTES)."),
+        maxDelayMs: z.coerce.number().int().positive().default(200).describe("Flush at least this often, in ms (VIGIL_FLUSH_MS)."),
+        queueRows: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(200_000)
+          .describe("Rows that may wait for ClickHouse before ingest answers 429 (VIGIL_QUEUE_ROWS)."),
+      })
+      .strict()
+      .default({ maxRows: 20_000, maxBytes: 16 * 1024 * 1024, maxDelayMs: 200, queueRows: 200_000 }),
+  })
+  .strict();
+
+export type CollectorConfig = z.output<typeof collectorConfigSchema>;
+export type CollectorConfigInput = z.input<typeof collectorConfigSchema>;
+
+/** Formats zod problems as one line each, with the setting's path. */
+export function describeProblems(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join(".");
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+}

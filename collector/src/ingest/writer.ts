@@ -1,0 +1,259 @@
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import { trace, SpanStatusCode } from "@opentelemetry/api";
+import { ApiError } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import type { Database } from "../storage/database.js";
+import { estimateRowBytes, type EventRow } from "./event-row.js";
+
+export interface WriterOptions {
+  /** Flush when this many rows wait. */
+  maxRows: number;
+  /** Flush when this many (estimated) bytes wait. */
+  maxBytes: number;
+  /** Flush at least this often (ms) while rows wait. */
+  maxDelayMs: number;
+  /** Rows that may wait for ClickHouse before new batches are shed with 429. */
+  queueRows: number;
+}
+
+export interface SubmitResult {
+  stored: number;
+  /** True when this batch id had already been stored; nothing was stored again. */
+  duplicate: boolean;
+}
+
+interface PendingBatch {
+  key: string;
+  tenant: string;
+  batchId: string;
+  rows: EventRow[];
+  bytes: number;
+  settle: { resolve(result: SubmitResult): void; reject(error: unknown): void };
+}
+
+const RECENT_BATCH_IDS = 50_000;
+const STORAGE_RETRY_AFTER_S = 5;
+const SHED_RETRY_AFTER_S = 1;
+
+const tracer = trace.getTracer("vigil-collector");
+
+/**
+ * Merges ingest requests into large inserts (ClickHouse wants few big inserts, agents
+ * send many small batches) and answers each request only once its rows are in
+ * ClickHouse. Flushes are sequential: while one runs, the next one grows.
+ *
+ * Idempotency: a batch id seen before is answered as a duplicate without storing it
+ * again. Three layers make that hold: batches in flight (a retry joins the original),
+ * batch ids committed recently by this process, and the `ingest_batches` ledger that
+ * the events insert itself fills (survives restarts and other replicas). A flush that
+ * is retried after a timeout carries the same `insert_deduplication_token`.
+ */
+export function createEventWriter(db: Database, options: WriterOptions, metrics: Metrics, log: Logger) {
+  let pending: PendingBatch[] = [];
+  let pendingRows = 0;
+  let pendingBytes = 0;
+  let flushingRows = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> | undefined;
+  let closed = false;
+  const inFlight = new Map<string, Promise<SubmitResult>>();
+  const recent = new Set<string>();
+  let storageProblem: string | undefined;
+
+  function queuedRows(): number {
+    return pendingRows + flushingRows;
+  }
+
+  function rememberCommitted(key: string): void {
+    recent.add(key);
+    if (recent.size > RECENT_BATCH_IDS) recent.delete(recent.values().next().value as string);
+  }
+
+  /**
+   * Queues a batch's rows; resolves once they are stored, or at once for a duplicate.
+   * Rejects with an ApiError (429/503) when the collector cannot take the batch now.
+   */
+  function submit(tenant: string, batchId: string, rows: EventRow[]): Promise<SubmitResult> {
+    if (closed) return Promise.reject(new ApiError("unavailable", "the collector is shutting down: retry on another replica or in a moment", [], STORAGE_RETRY_AFTER_S));
+    const key = batchId ? `${tenant}\u0000${batchId}` : "";
+    if (key) {
+      const joined = inFlight.get(key);
+      if (joined) return joined.then((result) => ({ ...result, duplicate: true }));
+      if (recent.has(key)) return Promise.resolve({ stored: 0, duplicate: true });
+    }
+    if (storageProblem !== undefined) {
+      metrics.ingestBatches.inc({ outcome: "shed" });
+      return Promise.reject(new ApiError("unavailable", `storage is unavailable (${storageProblem}); the batch was not stored, retry later`, [], STORAGE_RETRY_AFTER_S));
+    }
+    if (queuedRows() + rows.length > options.queueRows) {
+      metrics.ingestBatches.inc({ outcome: "shed" });
+      return Promise.reject(new ApiError("resource_exhausted", `the ingest queue is full (${queuedRows()} rows waiting for storage): retry after the delay in Retry-After`, [], SHED_RETRY_AFTER_S));
+    }
+    let bytes = 0;
+    for (const row of rows) bytes += estimateRowBytes(row);
+    const promise = new Promise<SubmitResult>((resolve, reject) => {
+      pending.push({ key, tenant, batchId, rows, bytes, settle: { resolve, reject } });
+    });
+    pendingRows += rows.length;
+    pendingBytes += bytes;
+    metrics.ingestQueueRows.set(queuedRows());
+    if (key) {
+      inFlight.set(key, promise);
+      const forget = () => inFlight.delete(key);
+      promise.then(forget, forget);
+    }
+    if (pendingRows >= options.maxRows || pendingBytes >= options.maxBytes) void startFlush();
+    else timer ??= setTimeout(() => void startFlush(), options.maxDelayMs);
+    return promise;
+  }
+
+  function startFlush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (flushing) return flushing;
+    if (pending.length === 0) return Promise.resolve();
+    flushing = flushOnce().finally(() => {
+      flushing = undefined;
+      if (pending.length > 0) {
+        if (pendingRows >= options.maxRows || pendingBytes >= options.maxBytes || closed) void startFlush();
+        else timer ??= setTimeout(() => void startFlush(), options.maxDelayMs);
+      }
+    });
+    return flushing;
+  }
+
+  async function flushOnce(): Promise<void> {
+    const batches = pending;
+    pending = [];
+    flushingRows = pendingRows;
+    pendingRows = 0;
+    pendingBytes = 0;
+    await tracer.startActiveSpan("storage.insert_events", async (span) => {
+      const started = performance.now();
+      try {
+        const duplicates = await findStoredBatches(batches);
+        const fresh = batches.filter((b) => !duplicates.has(b.key));
+        const rows = fresh.flatMap((b) => b.rows);
+        span.setAttribute("vigil.batches", batches.length);
+        span.setAttribute("vigil.rows", rows.length);
+        if (rows.length > 0) await insertWithRetry(rows, dedupToken(fresh));
+        metrics.storageInsertSeconds.observe({ outcome: "ok" }, (performance.now() - started) / 1000);
+        storageProblem = undefined;
+        countStored(rows);
+        for (const batch of batches) {
+          const duplicate = duplicates.has(batch.key);
+          if (batch.key) rememberCommitted(batch.key);
+          metrics.ingestBatches.inc({ outcome: duplicate ? "duplicate" : "stored" });
+          batch.settle.resolve({ stored: duplicate ? 0 : batch.rows.length, duplicate });
+        }
+      } catch (error) {
+        metrics.storageInsertSeconds.observe({ outcome: "error" }, (performance.now() - started) / 1000);
+        storageProblem = describeStorageError(error);
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: storageProblem });
+        log.error({ err: storageProblem, batches: batches.length }, "insert into ClickHouse failed; batches answered 503");
+        const answer = new ApiError("unavailable", `storage is unavailable (${storageProblem}); the batch was not stored, retry later`, [], STORAGE_RETRY_AFTER_S);
+        for (const batch of batches) {
+          metrics.ingestBatches.inc({ outcome: "failed" });
+          batch.settle.reject(answer);
+        }
+      } finally {
+        flushingRows = 0;
+        metrics.ingestQueueRows.set(queuedRows());
+        span.end();
+      }
+    });
+  }
+
+  /** Batch keys of this flush that the ledger says are already stored. */
+  async function findStoredBatches(batches: PendingBatch[]): Promise<Set<string>> {
+    const idsByTenant = new Map<string, string[]>();
+    for (const batch of batches) {
+      if (!batch.key) continue;
+      const ids = idsByTenant.get(batch.tenant) ?? [];
+      ids.push(batch.batchId);
+      idsByTenant.set(batch.tenant, ids);
+    }
+    const stored = new Set<string>();
+    for (const [tenant, ids] of idsByTenant) {
+      const rows = await db.query<{ batch_id: string }>(
+        `SELECT DISTINCT batch_id FROM ${db.table("ingest_batches")} WHERE tenant = {tenant:String} AND batch_id IN {ids:Array(String)}`,
+        { tenant, ids },
+      );
+      for (const row of rows) stored.add(`${tenant}\u0000${row.batch_id}`);
+    }
+    // Two requests of one flush may carry the same batch id only if one joined the
+    // other, which `submit` prevents; nothing more to de-duplicate here.
+    return stored;
+  }
+
+  async function insertWithRetry(rows: EventRow[], token: string | undefined): Promise<void> {
+    const settings = token ? { insert_deduplication_token: token } : {};
+    try {
+      await db.insert("events", rows, settings);
+    } catch (error) {
+      // One immediate retry covers a dropped connection; the token makes it safe when
+      // the first attempt was in fact stored.
+      if (!token) throw error;
+      log.warn({ err: describeStorageError(error) }, "insert failed, retrying once with the same deduplication token");
+      await db.insert("events", rows, settings);
+    }
+  }
+
+  function countStored(rows: EventRow[]): void {
+    const counts = new Map<string, { source: string; type: string; n: number }>();
+    for (const row of rows) {
+      const k = `${row.source}\u0000${row.type}`;
+      const entry = counts.get(k);
+      if (entry) entry.n++;
+      else counts.set(k, { source: row.source, type: row.type, n: 1 });
+    }
+    for (const { source, type, n } of counts.values()) metrics.ingestEvents.inc({ source, type }, n);
+  }
+
+  /** Stops taking batches and waits until every queued batch is answered. */
+  async function close(): Promise<void> {
+    closed = true;
+    while (pending.length > 0 || flushing) await startFlush();
+  }
+
+  return {
+    submit,
+    flush: startFlush,
+    close,
+    queuedRows,
+    /** Why the last insert failed, until one succeeds again. */
+    storageProblem: () => storageProblem,
+    /** Called by the health probe when storage answers again, so ingest resumes. */
+    storageRecovered: () => {
+      storageProblem = undefined;
+    },
+  };
+}
+
+export type EventWriter = ReturnType<typeof createEventWriter>;
+
+function dedupToken(batches: PendingBatch[]): string | undefined {
+  if (batches.length === 0 || batches.some((b) => !b.key)) return undefined;
+  const hash = createHash("sha256");
+  for (const key of batches.map((b) => b.key).sort()) hash.update(key).update("\n");
+  return hash.digest("hex");
+}
+
+/**
+ * A short reason for storage trouble that is safe to show a caller: a network error
+ * code or ClickHouse's error name, never the message (it can quote SQL or data).
+ */
+export function describeStorageError(error: unknown): string {
+  const err = error as { code?: string; type?: string; cause?: { code?: string } };
+  const code = err?.code ?? err?.cause?.code;
+  if (code === "ECONNREFUSED") return "ClickHouse refused the connection";
+  if (code === "ECONNRESET") return "ClickHouse closed the connection";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "ClickHouse host name does not resolve";
+  if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return "connection to ClickHouse timed out";
+  if (err?.type) return `ClickHouse error ${err.type}`;
+  if (error instanceof Error && /timeout/i.test(error.message)) return "ClickHouse did not answer in time";
+  if (code) return `storage error ${code}`;
+  return "storage error";
+}

@@ -1,0 +1,45 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * The collector's one metrics registry: Node's default metrics plus `vigil_*` metrics.
+ * Labels stay bounded: source and type are plugin-defined names, never user text.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    ingestEvents: new Counter({
+      name: "vigil_ingest_events_total",
+      help: "Events stored, by source and type.",
+      labelNames: ["source", "type"] as const,
+      registers: [registry],
+    }),
+    ingestBatches: new Counter({
+      name: "vigil_ingest_batches_total",
+      help: "Batches received, by outcome (stored, duplicate, rejected, shed, failed).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    ingestRejected: new Counter({
+      name: "vigil_ingest_rejected_total",
+      help: "Events or requests refused at ingest, by reason.",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    storageInsertSeconds: new Histogram({
+      name: "vigil_storage_insert_seconds",
+      help: "Time to insert one merged flush into ClickHouse.",
+      labelNames: ["outcome"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    ingestQueueRows: new Gauge({
+      name: "vigil_ingest_queue_rows",
+      help: "Rows accepted by the writer and not yet in ClickHouse.",
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,120 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { trace } from "@opentelemetry/api";
+import {
+  BATCH_ID_HEADER,
+  BATCH_ID_PATTERN,
+  BatchFormatError,
+  MAX_BATCH_BYTES,
+  MAX_EVENTS_PER_BATCH,
+  checkEvent,
+  parseBatchText,
+  type VigilEvent,
+} from "@vigil/plugin-sdk";
+import type { AppEnv, Services } from "../app-env.js";
+import { authenticate, requireScope } from "../auth/middleware.js";
+import { ApiError } from "../errors.js";
+import { readBodyText } from "../ingest/read-body.js";
+import { toEventRow } from "../ingest/event-row.js";
+import { listEvents, parseListEventsQuery } from "../storage/event-queries.js";
+
+const MAX_REPORTED_PROBLEMS = 100;
+const tracer = trace.getTracer("vigil-collector");
+
+export function tooLargeBody(): ApiError {
+  return new ApiError(
+    "payload_too_large",
+    `the body is larger than ${MAX_BATCH_BYTES} bytes (MAX_BATCH_BYTES): split it into smaller batches or gzip it`,
+    [{ limit: "MAX_BATCH_BYTES", max: MAX_BATCH_BYTES }],
+  );
+}
+
+/**
+ * `POST /v1/events` — a batch is all or nothing: when any event is invalid, nothing of
+ * the batch is stored and the answer lists every bad event by index, so the sender can
+ * fix them and resend the whole batch (the same `Vigil-Batch-Id` may be reused: a
+ * refused batch was never recorded).
+ *
+ * `GET /v1/events` — newest first, filtered, paginated with an opaque cursor.
+ */
+export function eventRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  app.use("*", authenticate(services));
+
+  app.post(
+    "/",
+    requireScope("ingest", services),
+    bodyLimit({ maxSize: MAX_BATCH_BYTES, onError: () => { throw tooLargeBody(); } }),
+    async (c) =>
+      tracer.startActiveSpan("ingest.batch", async (span) => {
+        try {
+          const batchId = c.req.header(BATCH_ID_HEADER) ?? "";
+          if (batchId && !BATCH_ID_PATTERN.test(batchId)) {
+            throw new ApiError(
+              "invalid_argument",
+              `the ${BATCH_ID_HEADER} header must be 8–128 characters of letters, digits, '.', '_', ':' or '-' (a UUID works)`,
+            );
+          }
+          const events = validateBatch(await parseBody(await readBodyText(c)));
+          const key = c.get("key");
+          const receivedAt = Date.now();
+          const origin = { tenant: key.tenant, agent: key.id, batchId, receivedAt };
+          const rows = events.map((event) => toEventRow(event, origin));
+          span.setAttribute("vigil.events", rows.length);
+          const result = await services.writer.submit(key.tenant, batchId, rows);
+          return c.json({ batch_id: batchId || null, accepted: rows.length, stored: result.stored, duplicate: result.duplicate }, 202);
+        } finally {
+          span.end();
+        }
+      }),
+  );
+
+  app.get("/", requireScope("read", services), async (c) => {
+    const page = await listEvents(c.get("scope"), parseListEventsQuery(c.req.queries()));
+    return c.json(page);
+  });
+
+  return app;
+}
+
+async function parseBody(text: string): Promise<unknown[]> {
+  try {
+    return parseBatchText(text);
+  } catch (error) {
+    if (error instanceof BatchFormatError) throw new ApiError("invalid_argument", error.message, error.line ? [{ line: error.line }] : []);
+    throw error;
+  }
+}
+
+function validateBatch(items: unknown[]): VigilEvent[] {
+  if (items.length > MAX_EVENTS_PER_BATCH) {
+    throw new ApiError(
+      "payload_too_large",
+      `the batch holds more than ${MAX_EVENTS_PER_BATCH} events (MAX_EVENTS_PER_BATCH): split it into smaller batches`,
+      [{ limit: "MAX_EVENTS_PER_BATCH", max: MAX_EVENTS_PER_BATCH }],
+    );
+  }
+  const events: VigilEvent[] = [];
+  const problems: { index: number; path: string; message: string }[] = [];
+  let invalid = 0;
+  items.forEach((item, index) => {
+    const checked = checkEvent(item);
+    if (checked.ok) {
+      events.push(checked.event);
+      return;
+    }
+    invalid++;
+    for (const problem of checked.problems) {
+      if (problems.length < MAX_REPORTED_PROBLEMS) problems.push({ index, ...problem });
+    }
+  });
+  if (invalid > 0) {
+    const first = problems[0]!;
+    throw new ApiError(
+      "invalid_argument",
+      `${invalid} of ${items.length} events are invalid, so the batch was not stored; first: event ${first.index}${first.path ? ` ${first.path}` : ""}: ${first.message}. Fix the events listed in details and resend the batch`,
+      problems,
+    );
+  }
+  return events;
+}

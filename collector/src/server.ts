@@ -1,0 +1,118 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import type { Logger } from "pino";
+import type { Services } from "./app-env.js";
+import { createApp } from "./app.js";
+import { createKeyStore } from "./auth/key-store.js";
+import { bootstrapFirstKey } from "./bootstrap.js";
+import type { CollectorConfig } from "./config.js";
+import { createEventWriter, describeStorageError } from "./ingest/writer.js";
+import { createMetrics } from "./metrics.js";
+import { createStorageClient, describeTarget, type StorageTarget } from "./storage/client.js";
+import { openDatabase } from "./storage/database.js";
+import { runMigrations } from "./storage/migrations.js";
+import { VERSION } from "./version.js";
+
+const STORAGE_PROBE_MS = 2_000;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface RunningCollector {
+  url: string;
+  port: number;
+  /** Set on the first start only, when the first admin key was generated. */
+  bootstrapToken?: string;
+  services: Services;
+  /** Stops accepting, answers every queued batch, closes storage. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export function storageTargetFrom(config: CollectorConfig): StorageTarget {
+  return config.clickhouseUrl
+    ? { kind: "server", url: config.clickhouseUrl, user: config.clickhouseUser, password: config.clickhousePassword, database: config.clickhouseDatabase }
+    : { kind: "embedded", dataDir: config.dataDir, database: config.clickhouseDatabase };
+}
+
+/**
+ * Starts a collector. When storage cannot be reached the HTTP server still starts:
+ * `/health` says why, ingest answers 503 with Retry-After, and storage is retried every
+ * few seconds until migrations run.
+ */
+export async function startCollector(config: CollectorConfig, log: Logger): Promise<RunningCollector> {
+  const target = storageTargetFrom(config);
+  const client = createStorageClient(target);
+  const db = openDatabase(client, target.database);
+  const metrics = createMetrics();
+  const keys = createKeyStore(db, log);
+  const writer = createEventWriter(db, config.writer, metrics, log);
+  let notReady: string | undefined = "starting";
+  let bootstrapToken: string | undefined;
+
+  const services: Services = { db, writer, keys, metrics, log, version: VERSION, startedAt: Date.now(), storageProblem: () => notReady };
+
+  async function prepareStorage(): Promise<boolean> {
+    try {
+      await runMigrations(db, { retentionDays: config.retentionDays, log });
+      const created = await bootstrapFirstKey(db, keys, log, config.bootstrapToken);
+      if (created?.generated) bootstrapToken = created.token;
+      await keys.reload();
+      notReady = undefined;
+      log.info({ storage: describeTarget(target) }, "storage ready");
+      return true;
+    } catch (error) {
+      notReady = describeStorageError(error);
+      log.error({ err: notReady, storage: describeTarget(target) }, "storage is not reachable; retrying");
+      return false;
+    }
+  }
+
+  // A first attempt before listening, so a healthy start answers requests at once.
+  await prepareStorage();
+  const probe = setInterval(async () => {
+    if (notReady !== undefined) {
+      await prepareStorage();
+    } else if (writer.storageProblem() !== undefined) {
+      try {
+        await client.ping().then((r) => {
+          if (!r.success) throw r.error;
+        });
+        writer.storageRecovered();
+        log.info("storage answers again; ingest resumed");
+      } catch {
+        // still down; the next probe tries again
+      }
+    }
+  }, STORAGE_PROBE_MS);
+  probe.unref();
+
+  const app = createApp(services);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
+    (s as Server).once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`;
+  log.info({ url, port, version: VERSION, storage: describeTarget(target) }, "collector listening");
+
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      clearInterval(probe);
+      log.info("shutting down: no new requests, flushing queued batches");
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await writer.close();
+      await Promise.race([serverClosed, delay(SHUTDOWN_GRACE_MS)]);
+      server.closeAllConnections();
+      await client.close();
+      log.info("collector stopped");
+    })();
+    return closing;
+  }
+
+  return { url, port, ...(bootstrapToken ? { bootstrapToken } : {}), services, close };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

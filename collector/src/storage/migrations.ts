@@ -1,0 +1,142 @@
+import type { Logger } from "pino";
+import type { Database } from "./database.js";
+
+export interface MigrationContext {
+  /** `<database>.<table>` */
+  table(name: string): string;
+  retentionDays: number;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Statements, each idempotent on its own (`IF NOT EXISTS`), so a crash half-way is safe to re-run. */
+  statements(ctx: MigrationContext): string[];
+}
+
+/**
+ * The collector's own schema. Numbered, append-only: a released migration is never
+ * edited, a change is a new number. Plugins bring their own migrations with their
+ * collector part (see their `collector.ts`).
+ */
+export const coreMigrations: Migration[] = [
+  {
+    version: 1,
+    name: "events",
+    statements: ({ table, retentionDays }) => [
+      // Codecs: timestamps grow almost monotonically inside a part, so DoubleDelta
+      // shrinks them to a few bits each; attrs and body are repetitive text where ZSTD
+      // pays for itself; LowCardinality keeps source/type/agent as dictionary ids.
+      `CREATE TABLE IF NOT EXISTS ${table("events")} (
+        tenant      LowCardinality(String),
+        id          UUID,
+        ts          DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+        received_at DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+        source      LowCardinality(String),
+        type        LowCardinality(String),
+        severity    Enum8('debug' = 1, 'info' = 2, 'notice' = 3, 'warning' = 4, 'error' = 5, 'critical' = 6),
+        agent       LowCardinality(String),
+        batch_id    String CODEC(ZSTD(1)),
+        attrs       Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        body        String CODEC(ZSTD(3))
+      )
+      ENGINE = MergeTree
+      PARTITION BY toDate(ts)
+      ORDER BY (tenant, source, type, ts)
+      TTL toDateTime(ts) + INTERVAL ${retentionDays} DAY
+      SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 1`,
+      // The batch ledger: one row per stored batch id, filled by the same INSERT that
+      // stores the events (through the materialized view), so "events stored" and
+      // "batch recorded" cannot drift apart. The writer consults it to answer a retried
+      // batch without storing it twice, even after a restart.
+      `CREATE TABLE IF NOT EXISTS ${table("ingest_batches")} (
+        tenant      LowCardinality(String),
+        batch_id    String,
+        events      UInt64,
+        received_at DateTime
+      )
+      ENGINE = ReplacingMergeTree(received_at)
+      ORDER BY (tenant, batch_id)
+      TTL received_at + INTERVAL 7 DAY`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table("ingest_batches_mv")} TO ${table("ingest_batches")} AS
+        SELECT tenant, batch_id, count() AS events, toDateTime(max(received_at)) AS received_at
+        FROM ${table("events")}
+        WHERE batch_id != ''
+        GROUP BY tenant, batch_id`,
+    ],
+  },
+  {
+    version: 2,
+    name: "tenants and api keys",
+    statements: ({ table }) => [
+      `CREATE TABLE IF NOT EXISTS ${table("tenants")} (
+        id         String,
+        name       String,
+        operator   Bool,
+        created_at DateTime64(3, 'UTC'),
+        version    UInt64,
+        is_deleted UInt8
+      )
+      ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY id`,
+      `CREATE TABLE IF NOT EXISTS ${table("api_keys")} (
+        tenant     LowCardinality(String),
+        id         String,
+        name       String,
+        prefix     String,
+        hash       String,
+        scopes     Array(LowCardinality(String)),
+        created_at DateTime64(3, 'UTC'),
+        version    UInt64,
+        is_deleted UInt8
+      )
+      ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (tenant, id)`,
+    ],
+  },
+];
+
+/**
+ * Brings the database up to date: creates it, then applies every migration not yet
+ * recorded in `schema_migrations`. Safe to run at every start and from several
+ * collectors at once, because every statement is idempotent.
+ */
+export async function runMigrations(
+  db: Database,
+  options: { retentionDays: number; log: Logger; migrations?: Migration[] },
+): Promise<number[]> {
+  const migrations = options.migrations ?? coreMigrations;
+  await db.command(`CREATE DATABASE IF NOT EXISTS ${db.name}`);
+  await db.command(
+    `CREATE TABLE IF NOT EXISTS ${db.table("schema_migrations")} (
+      version UInt32, name String, applied_at DateTime64(3, 'UTC')
+    ) ENGINE = ReplacingMergeTree ORDER BY version`,
+  );
+  const applied = new Set(
+    (await db.query<{ version: number }>(`SELECT version FROM ${db.table("schema_migrations")} FINAL`)).map((r) => Number(r.version)),
+  );
+  const ctx: MigrationContext = { table: db.table, retentionDays: options.retentionDays };
+  const ran: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(migration.version)) continue;
+    for (const statement of migration.statements(ctx)) await db.command(statement);
+    await db.insert("schema_migrations", [{ version: migration.version, name: migration.name, applied_at: Date.now() }]);
+    options.log.info({ version: migration.version, name: migration.name }, "migration applied");
+    ran.push(migration.version);
+  }
+  await applyRetention(db, options.retentionDays, options.log);
+  return ran;
+}
+
+/** Keeps the events TTL in step with VIGIL_RETENTION_DAYS when it changes between starts. */
+async function applyRetention(db: Database, retentionDays: number, log: Logger): Promise<void> {
+  const [row] = await db.query<{ engine_full: string }>(
+    `SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = 'events'`,
+    { db: db.name },
+  );
+  if (!row) return;
+  const current = /toIntervalDay\((\d+)\)/.exec(row.engine_full)?.[1];
+  if (current !== undefined && Number(current) === retentionDays) return;
+  await db.command(`ALTER TABLE ${db.table("events")} MODIFY TTL toDateTime(ts) + INTERVAL ${retentionDays} DAY`);
+  log.info({ from_days: current === undefined ? null : Number(current), to_days: retentionDays }, "event retention changed");
+}

@@ -1,0 +1,4 @@
+export * from "./limits.js";
+export * from "./uuid.js";
+export * from "./event.js";
+export * from "./batch.js";
