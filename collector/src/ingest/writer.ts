@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { trace, SpanStatusCode } from "@opentelemetry/api";
 import { ApiError } from "../errors.js";
@@ -79,14 +79,21 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
     const key = batchId ? `${tenant}\u0000${batchId}` : "";
     if (key) {
       const joined = inFlight.get(key);
-      if (joined) return joined.then((result) => ({ ...result, duplicate: true }));
-      if (recent.has(key)) return Promise.resolve({ stored: 0, duplicate: true });
+      if (joined) {
+        metrics.ingestBatches.inc({ outcome: "duplicate" });
+        return joined.then(() => ({ stored: 0, duplicate: true }));
+      }
+      if (recent.has(key)) {
+        metrics.ingestBatches.inc({ outcome: "duplicate" });
+        return Promise.resolve({ stored: 0, duplicate: true });
+      }
     }
     if (storageProblem !== undefined) {
       metrics.ingestBatches.inc({ outcome: "shed" });
       return Promise.reject(new ApiError("unavailable", `storage is unavailable (${storageProblem}); the batch was not stored, retry later`, [], STORAGE_RETRY_AFTER_S));
     }
-    if (queuedRows() + rows.length > options.queueRows) {
+    // An empty queue takes any batch, so a batch larger than the queue is not refused forever.
+    if (queuedRows() > 0 && queuedRows() + rows.length > options.queueRows) {
       metrics.ingestBatches.inc({ outcome: "shed" });
       return Promise.reject(new ApiError("resource_exhausted", `the ingest queue is full (${queuedRows()} rows waiting for storage): retry after the delay in Retry-After`, [], SHED_RETRY_AFTER_S));
     }
@@ -188,14 +195,13 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
     return stored;
   }
 
-  async function insertWithRetry(rows: EventRow[], token: string | undefined): Promise<void> {
-    const settings = token ? { insert_deduplication_token: token } : {};
+  async function insertWithRetry(rows: EventRow[], token: string): Promise<void> {
+    const settings = { insert_deduplication_token: token };
     try {
       await db.insert("events", rows, settings);
     } catch (error) {
       // One immediate retry covers a dropped connection; the token makes it safe when
       // the first attempt was in fact stored.
-      if (!token) throw error;
       log.warn({ err: describeStorageError(error) }, "insert failed, retrying once with the same deduplication token");
       await db.insert("events", rows, settings);
     }
@@ -234,10 +240,15 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
 
 export type EventWriter = ReturnType<typeof createEventWriter>;
 
-function dedupToken(batches: PendingBatch[]): string | undefined {
-  if (batches.length === 0 || batches.some((b) => !b.key)) return undefined;
+/**
+ * The flush's `insert_deduplication_token`: a digest of its batch keys, so the same
+ * flush retried is stored once. Anonymous batches (no batch id) add a random nonce.
+ * Every insert carries a token: the embedded engine keeps settings on its session, so
+ * an insert without one would inherit the previous insert's token and be dropped.
+ */
+function dedupToken(batches: PendingBatch[]): string {
   const hash = createHash("sha256");
-  for (const key of batches.map((b) => b.key).sort()) hash.update(key).update("\n");
+  for (const key of batches.map((b) => b.key || randomUUID()).sort()) hash.update(key).update("\n");
   return hash.digest("hex");
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { ClickHouseClient, ClickHouseSettings } from "@clickhouse/client";
 
 /**
@@ -41,7 +42,11 @@ export function openDatabase(client: ClickHouseClient, name: string): Database {
     },
     async insert(tableName: string, rows: readonly object[], settings: ClickHouseSettings = {}) {
       if (rows.length === 0) return;
-      await client.insert({ table: table(tableName), values: rows as object[], format: "JSONEachRow", clickhouse_settings: settings });
+      // A fresh token unless the caller brings one: the embedded engine keeps settings on
+      // its session, and an inherited token would make ClickHouse drop this insert as a
+      // duplicate of an earlier one.
+      const clickhouse_settings = { insert_deduplication_token: randomUUID(), ...settings };
+      await client.insert({ table: table(tableName), values: rows as object[], format: "JSONEachRow", clickhouse_settings });
     },
   };
 }
