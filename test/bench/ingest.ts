@@ -18,6 +18,7 @@ import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from
 import { gzipNdjson, postBatch, realisticEvent } from "../support/events.js";
 import { writeBatchFile, type PreparedBatch } from "./support/batch-file.js";
 import { formatCount, printFigures, progress, spread } from "./support/figures.js";
+import { envInt } from "./support/knobs.js";
 
 const BENCH = "ingest";
 const BATCH_SIZE = 1_000;
@@ -52,14 +53,6 @@ process.on("exit", () => {
   for (const cleanup of cleanups) cleanup();
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return value;
-}
 
 /** Fails with a clear message instead of hanging when `promise` outlives the deadline. */
 async function beforeDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {

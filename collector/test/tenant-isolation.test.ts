@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uuidv7 } from "@vigil/plugin-sdk";
+import { startInProcess } from "../../test/support/in-process.js";
+import { scopeToTenant, UnscopedQueryError } from "../src/storage/tenant-scope.js";
+
+let env: Awaited<ReturnType<typeof startInProcess>>;
+let a: { token: string; keyId: string };
+let b: { token: string; keyId: string };
+let aExtraKeyId: string;
+
+const eventFor = (who: string) => ({ id: uuidv7(), ts: Date.now(), source: "http", type: "http.check", attrs: { owner: who }, body: `secret of ${who}` });
+
+beforeAll(async () => {
+  env = await startInProcess();
+  const ta = await env.request("POST", "/api/tenants", { body: { id: "tenant-a", name: "Tenant A" } });
+  const tb = await env.request("POST", "/api/tenants", { body: { id: "tenant-b", name: "Tenant B" } });
+  expect([ta.status, tb.status]).toEqual([201, 201]);
+  a = { token: ta.json.token, keyId: ta.json.key.id };
+  b = { token: tb.json.token, keyId: tb.json.key.id };
+  const stored = await env.request("POST", "/v1/events", { token: a.token, body: [eventFor("a"), eventFor("a")], headers: { "vigil-batch-id": "tenant-a-batch-1" } });
+  expect(stored.status).toBe(202);
+  const extra = await env.request("POST", "/api/keys", { token: a.token, body: { name: "a reader", scopes: ["read"] } });
+  aExtraKeyId = extra.json.key.id;
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+/**
+ * Every route, called with tenant B's admin key, aimed at tenant A's data. The list is
+ * checked against the app's route table below, so a new route without an isolation
+ * check fails this file.
+ */
+const walk: { method: string; path: string; check: () => Promise<void> }[] = [
+  {
+    method: "GET",
+    path: "/v1/events",
+    check: async () => {
+      const res = await env.request("GET", "/v1/events?limit=1000", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.json.events).toEqual([]);
+      const filtered = await env.request("GET", "/v1/events?attr.owner=a&q=secret", { token: b.token });
+      expect(filtered.json.events).toEqual([]);
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/events",
+    check: async () => {
+      // B reusing A's batch id stores B's events in B: batch ids are per tenant.
+      const res = await env.request("POST", "/v1/events", { token: b.token, body: [eventFor("b")], headers: { "vigil-batch-id": "tenant-a-batch-1" } });
+      expect(res.status).toBe(202);
+      expect(res.json).toMatchObject({ stored: 1, duplicate: false });
+      const mine = await env.request("GET", "/v1/events", { token: b.token });
+      expect(mine.json.events.map((e: { attrs: { owner: string } }) => e.attrs.owner)).toEqual(["b"]);
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/logs",
+    check: async () => {
+      const res = await env.request("POST", "/v1/logs", {
+        token: b.token,
+        body: { resourceLogs: [{ resource: { attributes: [{ key: "service.name", value: { stringValue: "billing" } }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: "b log" } }] }] }] },
+      });
+      expect(res.status).toBe(200);
+      const aSide = await env.request("GET", "/v1/events?source=billing", { token: a.token });
+      expect(aSide.json.events).toEqual([]);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/stats",
+    check: async () => {
+      const res = await env.request("GET", "/api/stats", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.json.by_source).not.toContainEqual(expect.objectContaining({ source: "http", events: 3 }));
+      expect(res.text).not.toContain("tenant-a");
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/keys",
+    check: async () => {
+      const res = await env.request("GET", "/api/keys", { token: b.token });
+      expect(res.status).toBe(200);
+      const ids = res.json.keys.map((k: { id: string }) => k.id);
+      expect(ids).toContain(b.keyId);
+      expect(ids).not.toContain(a.keyId);
+      expect(ids).not.toContain(aExtraKeyId);
+      expect(res.json.keys.every((k: { tenant: string }) => k.tenant === "tenant-b")).toBe(true);
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/keys",
+    check: async () => {
+      const res = await env.request("POST", "/api/keys", { token: b.token, body: { name: "b ingest", scopes: ["ingest"] } });
+      expect(res.status).toBe(201);
+      expect(res.json.key.tenant).toBe("tenant-b");
+      const aKeys = await env.request("GET", "/api/keys", { token: a.token });
+      expect(aKeys.json.keys.map((k: { id: string }) => k.id)).not.toContain(res.json.key.id);
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/api/keys/:id",
+    check: async () => {
+      const res = await env.request("DELETE", `/api/keys/${aExtraKeyId}`, { token: b.token });
+      expect(res.status).toBe(404);
+      const aKeys = await env.request("GET", "/api/keys", { token: a.token });
+      expect(aKeys.json.keys.map((k: { id: string }) => k.id)).toContain(aExtraKeyId);
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/tenants",
+    check: async () => {
+      const res = await env.request("POST", "/api/tenants", { token: b.token, body: { name: "sneaky" } });
+      expect(res.status).toBe(403);
+      expect(res.json.error.message).toContain("operator tenant");
+    },
+  },
+  {
+    method: "GET",
+    path: "/health",
+    check: async () => {
+      const res = await env.request("GET", "/health", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.text).not.toContain("tenant-a");
+    },
+  },
+  {
+    method: "GET",
+    path: "/metrics",
+    check: async () => {
+      const res = await env.request("GET", "/metrics", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.text).not.toMatch(/tenant-a|secret of/);
+    },
+  },
+];
+
+describe("tenant B never sees or changes tenant A's data", () => {
+  it("the walk covers every route of the app", () => {
+    const routes = new Set(env.app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/\/$/, "") || "/"}`));
+    const walked = new Set(walk.map((w) => `${w.method} ${w.path}`));
+    expect([...routes].sort()).toEqual([...walked].sort());
+  });
+
+  for (const step of walk) {
+    it(`${step.method} ${step.path}`, step.check);
+  }
+
+  it("tenant A's data is intact afterwards", async () => {
+    const res = await env.request("GET", "/v1/events", { token: a.token });
+    expect(res.json.events.map((e: { attrs: { owner: string } }) => e.attrs.owner)).toEqual(["a", "a"]);
+    const stats = await env.request("GET", "/api/stats", { token: a.token });
+    expect(stats.json.total_events).toBe(2);
+  });
+});
+
+describe("the storage layer enforces the tenant", () => {
+  it("refuses a query without the tenant filter", async () => {
+    const scope = scopeToTenant(env.collector.services.db, "tenant-b");
+    await expect(scope.query(`SELECT count() FROM ${scope.table("events")}`)).rejects.toBeInstanceOf(UnscopedQueryError);
+    await expect(scope.query(`SELECT count() FROM ${scope.table("events")} WHERE tenant = {tenant:String}`, { tenant: "tenant-a" })).rejects.toBeInstanceOf(UnscopedQueryError);
+  });
+
+  it("stamps its own tenant on every inserted row", async () => {
+    const scope = scopeToTenant(env.collector.services.db, "tenant-b");
+    await scope.insert("api_keys", [{ tenant: "tenant-a", id: "key_forged", name: "forged", prefix: "x", hash: "x", scopes: ["admin"], created_at: Date.now(), version: 1, is_deleted: 0 }]);
+    const aKeys = await env.request("GET", "/api/keys", { token: a.token });
+    expect(aKeys.json.keys.map((k: { id: string }) => k.id)).not.toContain("key_forged");
+    const bKeys = await env.request("GET", "/api/keys", { token: b.token });
+    expect(bKeys.json.keys.map((k: { id: string }) => k.id)).toContain("key_forged");
+  });
+});
