@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  dropMisnamedDefaults(registry);
   return {
     registry,
     ingestEvents: new Counter({
@@ -43,3 +44,15 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * prom-client names three gauges `*_total`, which Prometheus reserves for counters
+ * (`promtool check metrics` flags them). Each repeats the sum of its by-type sibling
+ * (`nodejs_active_handles`, `nodejs_active_requests`, `nodejs_active_resources`), so
+ * dropping them loses nothing.
+ */
+function dropMisnamedDefaults(registry: Registry): void {
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+    registry.removeSingleMetric(name);
+  }
+}
