@@ -57,7 +57,7 @@ export const collectorConfigSchema = z
           .describe("Rows that may wait for ClickHouse before ingest answers 429 (VIGIL_QUEUE_ROWS)."),
       })
       .strict()
-      .default({ maxRows: 20_000, maxBytes: 16 * 1024 * 1024, maxDelayMs: 200, queueRows: 200_000 }),
+      .prefault({}),
   })
   .strict();
 
