@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { uuidv7 } from "@vigil/plugin-sdk";
 import { COLLECTOR_BIN, startCollectorProcess, tempDir, type CollectorProcess } from "./support/collector-process.js";
@@ -137,6 +138,21 @@ describe("collector process", () => {
     expect(answers.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
     expect(await exit).toBe(0);
     expect(proc.logs.map((l) => l.msg)).toContain("collector stopped");
+  });
+
+  it("a second signal exits at once, even while a request is still in flight", async () => {
+    const proc = await started(newDir());
+    const socket = connect(proc.port, "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    // A request whose body never finishes keeps the graceful shutdown waiting.
+    socket.write(`POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${proc.token}\r\nContent-Length: 1000\r\n\r\n[`);
+    await new Promise((r) => setTimeout(r, 200));
+    proc.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(proc.child.exitCode).toBeNull();
+    proc.child.kill("SIGTERM");
+    expect(await proc.exited).toBe(130);
+    socket.destroy();
   });
 
   it("sheds load with 429 and Retry-After when the writer queue is full", async () => {

@@ -14,8 +14,10 @@ export interface Services {
   log: Logger;
   version: string;
   startedAt: number;
-  /** undefined when storage is ready; otherwise why it is not. */
+  /** undefined when storage is ready (migrated); otherwise why it is not. */
   storageProblem(): string | undefined;
+  /** Asks storage whether it answers now (cached briefly); undefined when it does. */
+  probeStorage(): Promise<string | undefined>;
 }
 
 /** Per-request values set by the auth middleware. */

@@ -16,6 +16,8 @@ import { VERSION } from "./version.js";
 
 const STORAGE_PROBE_MS = 2_000;
 const SHUTDOWN_GRACE_MS = 10_000;
+const PROBE_CACHE_MS = 1_000;
+const PROBE_TIMEOUT_MS = 3_000;
 
 export interface RunningCollector {
   url: string;
@@ -48,7 +50,29 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
   let notReady: string | undefined = "starting";
   let bootstrapToken: string | undefined;
 
-  const services: Services = { db, writer, keys, metrics, log, version: VERSION, startedAt: Date.now(), storageProblem: () => notReady };
+  let lastProbe: { at: number; answer: Promise<string | undefined> } | undefined;
+  /** A live ping, shared by callers within a second so /health cannot hammer ClickHouse. */
+  function probeStorage(): Promise<string | undefined> {
+    if (lastProbe && Date.now() - lastProbe.at < PROBE_CACHE_MS) return lastProbe.answer;
+    const answer = withTimeout(client.ping(), PROBE_TIMEOUT_MS).then(
+      (result) => (result.success ? undefined : describeStorageError(result.error)),
+      (error: unknown) => describeStorageError(error),
+    );
+    lastProbe = { at: Date.now(), answer };
+    return answer;
+  }
+
+  const services: Services = {
+    db,
+    writer,
+    keys,
+    metrics,
+    log,
+    version: VERSION,
+    startedAt: Date.now(),
+    storageProblem: () => notReady,
+    probeStorage,
+  };
 
   async function prepareStorage(): Promise<boolean> {
     try {
@@ -71,16 +95,9 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
   const probe = setInterval(async () => {
     if (notReady !== undefined) {
       await prepareStorage();
-    } else if (writer.storageProblem() !== undefined) {
-      try {
-        await client.ping().then((r) => {
-          if (!r.success) throw r.error;
-        });
-        writer.storageRecovered();
-        log.info("storage answers again; ingest resumed");
-      } catch {
-        // still down; the next probe tries again
-      }
+    } else if (writer.storageProblem() !== undefined && (await probeStorage()) === undefined) {
+      writer.storageRecovered();
+      log.info("storage answers again; ingest resumed");
     }
   }, STORAGE_PROBE_MS);
   probe.unref();
@@ -115,4 +132,8 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, delay(ms).then(() => Promise.reject(new Error("ClickHouse did not answer in time (timeout)")))]);
 }

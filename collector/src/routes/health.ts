@@ -4,8 +4,8 @@ import type { Services } from "../app-env.js";
 /** `GET /health` — 200 when storage answers, 503 with the reason when it does not. No auth: load balancers call it. */
 export function healthRoutes(services: Services) {
   const app = new Hono();
-  app.get("/", (c) => {
-    const problem = services.storageProblem() ?? services.writer.storageProblem();
+  app.get("/", async (c) => {
+    const problem = services.storageProblem() ?? (await services.probeStorage());
     const body = {
       status: problem === undefined ? "ok" : "unavailable",
       storage: problem === undefined ? "ok" : problem,
