@@ -2,3 +2,4 @@ export * from "./limits.js";
 export * from "./uuid.js";
 export * from "./event.js";
 export * from "./batch.js";
+export * from "./plugin.js";
