@@ -3,3 +3,4 @@ export * from "./uuid.js";
 export * from "./event.js";
 export * from "./batch.js";
 export * from "./plugin.js";
+export * from "./agent-protocol.js";
