@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["plugins/*/test/**/*.test.ts", "collector/test/**/*.test.ts", "test/**/*.test.ts"],
+    include: ["plugins/*/test/**/*.test.ts", "collector/test/**/*.test.ts", "agent/test/**/*.test.ts", "test/**/*.test.ts"],
     // Each test file runs in its own process: chDB binds one data directory per process.
     pool: "forks",
     testTimeout: 60_000,

@@ -1,4 +1,6 @@
 import type { Logger } from "pino";
+import type { PushHub } from "./agents/push-hub.js";
+import type { AgentStore } from "./agents/store.js";
 import type { ApiKey, KeyStore } from "./auth/key-store.js";
 import type { EventWriter } from "./ingest/writer.js";
 import type { Metrics } from "./metrics.js";
@@ -10,6 +12,9 @@ export interface Services {
   db: Database;
   writer: EventWriter;
   keys: KeyStore;
+  agents: AgentStore;
+  /** Open agent push streams of this replica. */
+  agentHub: PushHub;
   metrics: Metrics;
   log: Logger;
   version: string;

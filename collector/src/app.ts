@@ -3,6 +3,8 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv, Services } from "./app-env.js";
 import { ApiError, errorBody, respondWithError } from "./errors.js";
 import { UnscopedQueryError } from "./storage/tenant-scope.js";
+import { agentProtocolRoutes } from "./routes/agent-protocol.js";
+import { agentRoutes } from "./routes/agents.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -21,9 +23,11 @@ export function createApp(services: Services) {
   app.route("/metrics", metricsRoutes(services));
   app.route("/v1/events", eventRoutes(services));
   app.route("/v1/logs", logRoutes(services));
+  app.route("/v1/agents", agentProtocolRoutes(services));
   app.route("/api/stats", statsRoutes(services));
   app.route("/api/keys", keyRoutes(services));
   app.route("/api/tenants", tenantRoutes(services));
+  app.route("/api/agents", agentRoutes(services));
 
   app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}: see the API reference in the README`), 404));
 

@@ -48,7 +48,7 @@ export const collectorConfigSchema = z
       .object({
         maxRows: z.coerce.number().int().positive().default(20_000).describe("Flush when this many rows wait (VIGIL_FLUSH_ROWS)."),
         maxBytes: z.coerce.number().int().positive().default(16 * 1024 * 1024).describe("Flush when this many bytes wait (VIGIL_FLUSH_BYTES)."),
-        maxDelayMs: z.coerce.number().int().positive().default(200).describe("Flush at least this often, in ms (VIGIL_FLUSH_MS)."),
+        maxDelayMs: z.coerce.number().int().nonnegative().default(0).describe("How long an idle writer waits for more rows before an insert, in ms; under load, rows that arrive during one insert form the next (VIGIL_FLUSH_MS)."),
         queueRows: z.coerce
           .number()
           .int()

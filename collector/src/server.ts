@@ -2,6 +2,8 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Logger } from "pino";
+import { createPushHub } from "./agents/push-hub.js";
+import { createAgentStore } from "./agents/store.js";
 import type { Services } from "./app-env.js";
 import { createApp } from "./app.js";
 import { createKeyStore } from "./auth/key-store.js";
@@ -47,6 +49,8 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
   const metrics = createMetrics();
   const keys = createKeyStore(db, log);
   const writer = createEventWriter(db, config.writer, metrics, log);
+  const agents = createAgentStore(db, log);
+  const agentHub = createPushHub(log);
   let notReady: string | undefined = "starting";
   let bootstrapToken: string | undefined;
 
@@ -66,6 +70,8 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
     db,
     writer,
     keys,
+    agents,
+    agentHub,
     metrics,
     log,
     version: VERSION,
@@ -118,6 +124,8 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
       log.info("shutting down: no new requests, flushing queued batches");
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Agent push streams never end by themselves: end them, or shutdown waits the grace period.
+      agentHub.close();
       await writer.close();
       await Promise.race([serverClosed, delay(SHUTDOWN_GRACE_MS)]);
       server.closeAllConnections();

@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "@vigil/plugin-sdk";
 import { startInProcess } from "../../test/support/in-process.js";
+import { openAgentStream } from "./support/agent-stream.js";
 import { scopeToTenant, UnscopedQueryError } from "../src/storage/tenant-scope.js";
 
 let env: Awaited<ReturnType<typeof startInProcess>>;
 let a: { token: string; keyId: string };
 let b: { token: string; keyId: string };
 let aExtraKeyId: string;
+/** An agent id both tenants use: each tenant must only ever see its own. */
+const SHARED_AGENT = "agent-shared-0001";
+const aAgentConfig = { plugins: { reddit: { config: { keywords: ["a-only-keyword"] } } } };
+const aHeartbeat = { id: SHARED_AGENT, name: "a-host", version: "1.0.0", uptime_s: 5, config_version: 1, queue: { bytes: 0, records: 0 }, plugins: [] };
 
 const eventFor = (who: string) => ({ id: uuidv7(), ts: Date.now(), source: "http", type: "http.check", attrs: { owner: who }, body: `secret of ${who}` });
 
@@ -21,7 +26,19 @@ beforeAll(async () => {
   expect(stored.status).toBe(202);
   const extra = await env.request("POST", "/api/keys", { token: a.token, body: { name: "a reader", scopes: ["read"] } });
   aExtraKeyId = extra.json.key.id;
+  const hb = await env.request("POST", "/v1/agents/heartbeat", { token: a.token, body: aHeartbeat });
+  const config = await env.request("PUT", `/api/agents/${SHARED_AGENT}/config`, { token: a.token, body: { config: aAgentConfig } });
+  const preconfigured = await env.request("PUT", "/api/agents/agent-a-preconfigured/config", { token: a.token, body: { config: aAgentConfig } });
+  expect([hb.status, config.status, preconfigured.status]).toEqual([200, 200, 200]);
 });
+
+async function aAgentIntact(): Promise<void> {
+  const res = await env.request("GET", `/api/agents/${SHARED_AGENT}`, { token: a.token });
+  expect(res.status).toBe(200);
+  expect(res.json).toMatchObject({ name: "a-host", remote_config: { version: 1, config: aAgentConfig } });
+  const poll = await env.request("GET", "/v1/agents/config", { token: a.token, headers: { "vigil-agent-id": SHARED_AGENT } });
+  expect(poll.json).toEqual({ version: 1, config: aAgentConfig });
+}
 afterAll(async () => {
   await env?.close();
 });
@@ -123,6 +140,105 @@ const walk: { method: string; path: string; check: () => Promise<void> }[] = [
   },
   {
     method: "GET",
+    path: "/v1/agents/stream",
+    check: async () => {
+      const bStream = await openAgentStream(env.collector.url, b.token, SHARED_AGENT);
+      const aStream = await openAgentStream(env.collector.url, a.token, SHARED_AGENT);
+      try {
+        expect(await bStream.next()).toEqual({ event: "config", data: { version: 0, config: { plugins: {} } } });
+        expect((await aStream.next()).data.version).toBe(1);
+        // B's command reaches B's stream only; A's stream sees its own command next.
+        const bCommand = await env.request("POST", `/api/agents/${SHARED_AGENT}/commands`, { token: b.token, body: { name: "from-b" } });
+        expect(bCommand.json).toEqual({ delivered: 1 });
+        expect(await bStream.next()).toEqual({ event: "command", data: { name: "from-b", args: {} } });
+        await env.request("POST", `/api/agents/${SHARED_AGENT}/commands`, { token: a.token, body: { name: "from-a" } });
+        expect(await aStream.next()).toEqual({ event: "command", data: { name: "from-a", args: {} } });
+      } finally {
+        bStream.close();
+        aStream.close();
+      }
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/agents/config",
+    check: async () => {
+      const res = await env.request("GET", "/v1/agents/config", { token: b.token, headers: { "vigil-agent-id": SHARED_AGENT } });
+      expect(res.status).toBe(200);
+      expect(res.json).toEqual({ version: 0, config: { plugins: {} } });
+      expect(res.text).not.toContain("a-only-keyword");
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/agents/heartbeat",
+    check: async () => {
+      const res = await env.request("POST", "/v1/agents/heartbeat", { token: b.token, body: { ...aHeartbeat, name: "b-host", config_version: 0 } });
+      expect(res.status).toBe(200);
+      expect(res.json).toEqual({ config_version: 0 });
+      await aAgentIntact();
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/agents",
+    check: async () => {
+      const res = await env.request("GET", "/api/agents?limit=1000", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.json.agents.map((x: { id: string; name: string }) => `${x.id} ${x.name}`)).toEqual([`${SHARED_AGENT} b-host`]);
+      expect(res.json.agents[0].desired_config_version).toBe(0);
+      expect(res.text).not.toMatch(/a-host|a-only-keyword|agent-a-preconfigured/);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/agents/:id",
+    check: async () => {
+      const res = await env.request("GET", "/api/agents/agent-a-preconfigured", { token: b.token });
+      expect(res.status).toBe(404);
+      const shared = await env.request("GET", `/api/agents/${SHARED_AGENT}`, { token: b.token });
+      expect(shared.json).toMatchObject({ name: "b-host", remote_config: { version: 0, config: { plugins: {} } } });
+      expect(shared.text).not.toMatch(/a-host|a-only-keyword/);
+    },
+  },
+  {
+    method: "PUT",
+    path: "/api/agents/:id/config",
+    check: async () => {
+      const aStream = await openAgentStream(env.collector.url, a.token, SHARED_AGENT);
+      try {
+        expect((await aStream.next()).data.version).toBe(1);
+        const res = await env.request("PUT", `/api/agents/${SHARED_AGENT}/config`, { token: b.token, body: { config: { plugins: { http: { enabled: false } } } } });
+        expect(res.status).toBe(200);
+        expect(res.json).toEqual({ version: 1 });
+        await aAgentIntact();
+        // A's stream did not get B's config: the next thing it sees is A's own command.
+        await env.request("POST", `/api/agents/${SHARED_AGENT}/commands`, { token: a.token, body: { name: "after-b-put" } });
+        expect(await aStream.next()).toEqual({ event: "command", data: { name: "after-b-put", args: {} } });
+      } finally {
+        aStream.close();
+      }
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/agents/:id/commands",
+    check: async () => {
+      const aStream = await openAgentStream(env.collector.url, a.token, "agent-a-preconfigured");
+      try {
+        expect((await aStream.next()).event).toBe("config");
+        const res = await env.request("POST", "/api/agents/agent-a-preconfigured/commands", { token: b.token, body: { name: "run-job", args: { job: "x" } } });
+        expect(res.status).toBe(202);
+        expect(res.json).toEqual({ delivered: 0 });
+        await env.request("POST", "/api/agents/agent-a-preconfigured/commands", { token: a.token, body: { name: "mine" } });
+        expect(await aStream.next()).toEqual({ event: "command", data: { name: "mine", args: {} } });
+      } finally {
+        aStream.close();
+      }
+    },
+  },
+  {
+    method: "GET",
     path: "/health",
     check: async () => {
       const res = await env.request("GET", "/health", { token: b.token });
@@ -157,6 +273,7 @@ describe("tenant B never sees or changes tenant A's data", () => {
     expect(res.json.events.map((e: { attrs: { owner: string } }) => e.attrs.owner)).toEqual(["a", "a"]);
     const stats = await env.request("GET", "/api/stats", { token: a.token });
     expect(stats.json.total_events).toBe(2);
+    await aAgentIntact();
   });
 });
 

@@ -87,7 +87,7 @@ function prepareBatches(): PreparedBatch[] {
   return batches;
 }
 
-/** Seconds to wait from a Retry-After header (seconds or an HTTP date); 1 s when absent. */
+/** How long a Retry-After header (seconds or an HTTP date) asks to wait, in ms; 1 s when absent. */
 function retryAfterMs(header: string | null): number {
   if (header === null) return 1_000;
   const seconds = Number(header);

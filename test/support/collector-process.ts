@@ -47,7 +47,10 @@ export async function startCollectorProcess(options: {
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
   const listening = new Promise<{ url: string; port: number }>((resolveListen, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start in time; stderr:\n${stderr}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`collector did not start in time; stderr:\n${stderr}`));
+    }, options.timeoutMs ?? 60_000);
     createInterface({ input: child.stdout! }).on("line", (line) => {
       try {
         const record = JSON.parse(line) as Record<string, unknown>;
@@ -74,12 +77,20 @@ export async function startCollectorProcess(options: {
     logs,
     stderr: () => stderr,
     exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    ...signalControls(child, exited),
+  };
+}
+
+/** `stop()` (SIGTERM, resolves with the exit code) and `kill()` (SIGKILL) for a child process. */
+export function signalControls(child: ChildProcess, exited: Promise<number | null>) {
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    async stop(): Promise<number | null> {
+      if (alive()) child.kill("SIGTERM");
       return exited;
     },
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    async kill(): Promise<void> {
+      if (alive()) child.kill("SIGKILL");
       await exited;
     },
   };

@@ -35,7 +35,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   async function once(url: string, req: HttpRequest, method: string): Promise<HttpResponse> {
     const started = performance.now();
     const timeoutMs = req.timeoutMs ?? 10_000;
-    const signal = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
     try {
       const response = await undiciRequest(url, {
         method: method as "GET",
@@ -54,7 +55,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       return { status: response.statusCode, headers, text, durationMs: performance.now() - started, url };
     } catch (error) {
-      throw new HttpRequestError(classify(error, signal), describe(error, timeoutMs), url);
+      const kind = req.signal?.aborted ? "aborted" : classify(error, timeout);
+      throw new HttpRequestError(kind, describe(error, timeoutMs), url);
     }
   }
 

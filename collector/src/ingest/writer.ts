@@ -11,7 +11,10 @@ export interface WriterOptions {
   maxRows: number;
   /** Flush when this many (estimated) bytes wait. */
   maxBytes: number;
-  /** Flush at least this often (ms) while rows wait. */
+  /**
+   * How long an idle writer lingers for more rows before flushing (ms). 0 flushes at
+   * once; under load the rows that arrive while one insert runs form the next insert.
+   */
   maxDelayMs: number;
   /** Rows that may wait for ClickHouse before new batches are shed with 429. */
   queueRows: number;
@@ -110,8 +113,7 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
       const forget = () => inFlight.delete(key);
       promise.then(forget, forget);
     }
-    if (pendingRows >= options.maxRows || pendingBytes >= options.maxBytes) void startFlush();
-    else timer ??= setTimeout(() => void startFlush(), options.maxDelayMs);
+    scheduleFlush();
     return promise;
   }
 
@@ -122,20 +124,40 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
     if (pending.length === 0) return Promise.resolve();
     flushing = flushOnce().finally(() => {
       flushing = undefined;
-      if (pending.length > 0) {
-        if (pendingRows >= options.maxRows || pendingBytes >= options.maxBytes || closed) void startFlush();
-        else timer ??= setTimeout(() => void startFlush(), options.maxDelayMs);
-      }
+      // What arrived during that insert goes next, without waiting: its senders have
+      // already waited one insert long.
+      if (pending.length > 0) void startFlush();
     });
     return flushing;
   }
 
+  /** Full enough, closing, or no linger: flush now (or right after the running insert); else linger. */
+  function scheduleFlush(): void {
+    if (flushing) return;
+    if (pendingRows >= options.maxRows || pendingBytes >= options.maxBytes || closed || options.maxDelayMs === 0) {
+      if (timer) return;
+      // A zero timeout lets requests parsed in the same turn share the insert.
+      timer = setTimeout(() => void startFlush(), 0);
+      return;
+    }
+    timer ??= setTimeout(() => void startFlush(), options.maxDelayMs);
+  }
+
   async function flushOnce(): Promise<void> {
-    const batches = pending;
-    pending = [];
-    flushingRows = pendingRows;
-    pendingRows = 0;
-    pendingBytes = 0;
+    // Take whole batches up to maxRows (at least one), so one insert stays bounded.
+    let take = 0;
+    let takenRows = 0;
+    let takenBytes = 0;
+    while (take < pending.length && (take === 0 || takenRows + pending[take]!.rows.length <= options.maxRows)) {
+      takenRows += pending[take]!.rows.length;
+      takenBytes += pending[take]!.bytes;
+      take++;
+    }
+    const batches = pending.slice(0, take);
+    pending = pending.slice(take);
+    flushingRows = takenRows;
+    pendingRows -= takenRows;
+    pendingBytes -= takenBytes;
     await tracer.startActiveSpan("storage.insert_events", async (span) => {
       const started = performance.now();
       try {

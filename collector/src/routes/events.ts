@@ -7,8 +7,9 @@ import {
   BatchFormatError,
   MAX_BATCH_BYTES,
   MAX_EVENTS_PER_BATCH,
-  checkEvent,
+  describeInvalidBatch,
   parseBatchText,
+  validateBatch,
   type VigilEvent,
 } from "@vigil/plugin-sdk";
 import type { AppEnv, Services } from "../app-env.js";
@@ -18,7 +19,6 @@ import { readBodyText } from "../ingest/read-body.js";
 import { toEventRow } from "../ingest/event-row.js";
 import { listEvents, parseListEventsQuery } from "../storage/event-queries.js";
 
-const MAX_REPORTED_PROBLEMS = 100;
 const tracer = trace.getTracer("vigil-collector");
 
 export function tooLargeBody(): ApiError {
@@ -55,7 +55,7 @@ export function eventRoutes(services: Services) {
               `the ${BATCH_ID_HEADER} header must be 8–128 characters of letters, digits, '.', '_', ':' or '-' (a UUID works)`,
             );
           }
-          const events = validateBatch(await parseBody(await readBodyText(c)));
+          const events = validateWholeBatch(await parseBody(await readBodyText(c)));
           const key = c.get("key");
           const receivedAt = Date.now();
           const origin = { tenant: key.tenant, agent: key.id, batchId, receivedAt };
@@ -86,7 +86,7 @@ async function parseBody(text: string): Promise<unknown[]> {
   }
 }
 
-function validateBatch(items: unknown[]): VigilEvent[] {
+function validateWholeBatch(items: unknown[]): VigilEvent[] {
   if (items.length > MAX_EVENTS_PER_BATCH) {
     throw new ApiError(
       "payload_too_large",
@@ -94,27 +94,7 @@ function validateBatch(items: unknown[]): VigilEvent[] {
       [{ limit: "MAX_EVENTS_PER_BATCH", max: MAX_EVENTS_PER_BATCH }],
     );
   }
-  const events: VigilEvent[] = [];
-  const problems: { index: number; path: string; message: string }[] = [];
-  let invalid = 0;
-  items.forEach((item, index) => {
-    const checked = checkEvent(item);
-    if (checked.ok) {
-      events.push(checked.event);
-      return;
-    }
-    invalid++;
-    for (const problem of checked.problems) {
-      if (problems.length < MAX_REPORTED_PROBLEMS) problems.push({ index, ...problem });
-    }
-  });
-  if (invalid > 0) {
-    const first = problems[0]!;
-    throw new ApiError(
-      "invalid_argument",
-      `${invalid} of ${items.length} events are invalid, so the batch was not stored; first: event ${first.index}${first.path ? ` ${first.path}` : ""}: ${first.message}. Fix the events listed in details and resend the batch`,
-      problems,
-    );
-  }
+  const { events, problems, invalid } = validateBatch(items);
+  if (invalid > 0) throw new ApiError("invalid_argument", describeInvalidBatch(invalid, items.length, problems[0]!), problems);
   return events;
 }

@@ -94,6 +94,46 @@ export const coreMigrations: Migration[] = [
       ORDER BY (tenant, id)`,
     ],
   },
+  {
+    version: 3,
+    name: "agents and their remote configs",
+    statements: ({ table }) => [
+      // One row per agent, replaced by each heartbeat (the newest `version` wins).
+      // `plugins` is the heartbeat's plugin list as JSON text: it is only ever shown.
+      `CREATE TABLE IF NOT EXISTS ${table("agents")} (
+        tenant                  LowCardinality(String),
+        id                      String,
+        name                    String,
+        agent_version           String,
+        key_id                  String,
+        last_heartbeat          DateTime64(3, 'UTC'),
+        uptime_s                Float64,
+        config_version          UInt64,
+        config_error            Nullable(String),
+        rejected_config_version Nullable(UInt64),
+        queue_bytes             UInt64,
+        queue_records           UInt64,
+        plugins                 String CODEC(ZSTD(1)),
+        version                 UInt64,
+        is_deleted              UInt8
+      )
+      ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (tenant, id)`,
+      // The remote configuration an admin set for an agent id; config_version counts
+      // up from 1 per agent, the agent reports which one it applied.
+      `CREATE TABLE IF NOT EXISTS ${table("agent_configs")} (
+        tenant         LowCardinality(String),
+        agent_id       String,
+        config_version UInt64,
+        config         String CODEC(ZSTD(1)),
+        updated_at     DateTime64(3, 'UTC'),
+        version        UInt64,
+        is_deleted     UInt8
+      )
+      ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (tenant, agent_id)`,
+    ],
+  },
 ];
 
 /**

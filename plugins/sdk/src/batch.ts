@@ -1,3 +1,4 @@
+import { checkEvent, type VigilEvent } from "./event.js";
 import { MAX_EVENTS_PER_BATCH } from "./limits.js";
 
 /**
@@ -54,4 +55,40 @@ export function parseBatchText(text: string): unknown[] {
   }
   if (items.length === 0) throw new BatchFormatError("the batch holds no events");
   return items;
+}
+
+export interface BatchProblem {
+  /** Position of the event in the batch, from 0. */
+  index: number;
+  path: string;
+  message: string;
+}
+
+const MAX_REPORTED_PROBLEMS = 100;
+
+/**
+ * Validates every event of a batch. A batch is all or nothing, so the caller stores the
+ * events only when `invalid` is 0; `problems` (at most 100) say what to fix.
+ */
+export function validateBatch(items: unknown[]): { events: VigilEvent[]; problems: BatchProblem[]; invalid: number } {
+  const events: VigilEvent[] = [];
+  const problems: BatchProblem[] = [];
+  let invalid = 0;
+  items.forEach((item, index) => {
+    const checked = checkEvent(item);
+    if (checked.ok) {
+      events.push(checked.event);
+      return;
+    }
+    invalid++;
+    for (const problem of checked.problems) {
+      if (problems.length < MAX_REPORTED_PROBLEMS) problems.push({ index, ...problem });
+    }
+  });
+  return { events, problems, invalid };
+}
+
+/** The one-line answer to a refused batch: how many events are wrong, the first problem, what to do. */
+export function describeInvalidBatch(invalid: number, total: number, first: BatchProblem): string {
+  return `${invalid} of ${total} events are invalid, so the batch was not stored; first: event ${first.index}${first.path ? ` ${first.path}` : ""}: ${first.message}. Fix the events listed in details and resend the batch`;
 }

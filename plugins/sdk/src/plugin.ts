@@ -71,9 +71,9 @@ export interface ScheduledJob {
 
 export interface Scheduler {
   /**
-   * Runs `task` on a schedule: `every` is a duration ("30s", "5m") or milliseconds; `cron`
-   * a cron pattern (seconds optional). Runs never overlap; a throwing task is logged and
-   * the schedule goes on.
+   * Runs `task` on a schedule: `every` is a duration ("30s", "5m") or milliseconds, with
+   * the first run at once; `cron` a cron pattern (seconds optional), first run at the
+   * first match. Runs never overlap; a throwing task is logged and the schedule goes on.
    */
   schedule(name: string, when: { every: string | number } | { cron: string; timezone?: string }, task: () => Promise<void> | void): ScheduledJob;
 }
@@ -87,6 +87,8 @@ export interface HttpRequest {
   /** Retries after network errors and 5xx/429; only for GET/HEAD/PUT/DELETE/OPTIONS unless `retryUnsafe`. Default 2. */
   retries?: number;
   retryUnsafe?: boolean;
+  /** Cancels the request (and its retries), e.g. the plugin's `ctx.signal` on stop. */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -128,6 +130,11 @@ export interface PluginContext<Config> {
   dataDir: string;
   /** Called with the new, validated config whenever the remote configuration changes it. */
   onConfig(listener: (config: Config) => void | Promise<void>): void;
+  /**
+   * Handles a command an admin pushes through the collector (`POST /api/agents/:id/commands`),
+   * e.g. `run-job` or `set-sampling`.
+   */
+  onCommand(name: string, handler: (args: Record<string, unknown>) => unknown): void;
   /** Aborted when the plugin is being stopped. */
   signal: AbortSignal;
 }

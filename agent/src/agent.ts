@@ -1,0 +1,235 @@
+import { hostname } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import type { Logger } from "pino";
+import type { AgentCommand, Heartbeat, RemoteConfig, VersionedConfig } from "@vigil/plugin-sdk";
+import { createConfigChannel } from "./channel/config-channel.js";
+import { mergeRemoteConfig } from "./config/merge.js";
+import { formatProblems } from "./config/problems.js";
+import type { AgentConfig } from "./config/schema.js";
+import { loadAgentId } from "./identity.js";
+import { startIntake } from "./intake/server.js";
+import { createPluginHost } from "./plugins/host.js";
+import { openDiskQueue } from "./queue/index.js";
+import { createHttpClient } from "./runtime/http-client.js";
+import { createAgentMetrics } from "./runtime/metrics.js";
+import { createShipper } from "./shipper/shipper.js";
+import { VERSION } from "./version.js";
+
+export interface RunningAgent {
+  id: string;
+  name: string;
+  intakeUrl?: string;
+  status(): AgentStatus;
+  /** Stops plugins, the shipper and the channel; unsent events stay queued on disk. Safe twice. */
+  stop(): Promise<void>;
+}
+
+export interface AgentStatus {
+  id: string;
+  name: string;
+  version: string;
+  uptime_s: number;
+  collector: string;
+  config_version: number;
+  config_error: string | null;
+  queue: { bytes: number; records: number; dropped: number; corrupt: number };
+  shipper: { last_error: string | null; last_success_at: string | null };
+  channel: { push_connected: boolean; last_push_at: string | null };
+  plugins: { id: string; use: string; state: string; message?: string; restarts: number; details?: Record<string, unknown> }[];
+}
+
+/**
+ * Starts an agent: the disk queue first (nothing is accepted before it is durable), then
+ * plugins with the last good remote configuration merged over the file, the shipper,
+ * the local intake and finally the config channel.
+ */
+export async function startAgent(config: AgentConfig, options: { configFile: string; log: Logger }): Promise<RunningAgent> {
+  const { log } = options;
+  const startedAt = Date.now();
+  const dataDir = resolve(dirname(options.configFile), config.agent.data_dir);
+  const id = await loadAgentId(dataDir);
+  const name = config.agent.name ?? hostname();
+  const userAgent = config.http.user_agent ?? `vigil-agent/${VERSION}`;
+  const metrics = createAgentMetrics();
+
+  const queue = await openDiskQueue({
+    dir: join(dataDir, "queue"),
+    maxBytes: config.queue.max_bytes,
+    policy: config.queue.policy,
+    log,
+    onDrop: (records, reason) => metrics.eventsDropped.inc({ reason }, records),
+  });
+  metrics.queueBytes.set(queue.stats().bytes);
+  const enqueue = async (records: Buffer[]) => {
+    await queue.append(records);
+    metrics.queueBytes.set(queue.stats().bytes);
+  };
+
+  const host = createPluginHost({
+    agent: { id, name, version: VERSION },
+    dataDir,
+    baseDir: dirname(resolve(options.configFile)),
+    log,
+    metrics,
+    http: createHttpClient({ userAgent, baseUrls: config.http.base_urls }),
+    enqueue,
+  });
+  // Errors that escape a plugin's callbacks restart that plugin instead of killing the agent.
+  const onEscaped = (error: unknown) => {
+    if (!host.handleEscapedError(error)) log.error({ err: (error as Error)?.stack ?? String(error) }, "unhandled error outside any plugin");
+  };
+  process.on("uncaughtException", onEscaped);
+  process.on("unhandledRejection", onEscaped);
+
+  const remoteFile = join(dataDir, "remote-config.json");
+  let remote: VersionedConfig = await readLastGoodRemote(remoteFile);
+  let rejected: { version: number; error: string } | undefined;
+
+  const initial = mergeRemoteConfig(config.plugins, remote.config);
+  let problems = initial.problems.length > 0 ? initial.problems : await host.apply(initial.plugins);
+  if (problems.length > 0 && remote.version > 0) {
+    // The stored remote config no longer fits (e.g. a plugin was upgraded): run the file alone.
+    log.error({ version: remote.version, problems: formatProblems(problems) }, "stored remote configuration is invalid; running the file's configuration");
+    remote = { version: 0, config: { plugins: {} } };
+    problems = await host.apply(mergeRemoteConfig(config.plugins, remote.config).plugins);
+  }
+  if (problems.length > 0) {
+    await host.stopAll();
+    await queue.close();
+    throw new Error(`invalid plugin configuration:\n${formatProblems(problems)}`);
+  }
+  metrics.configVersion.set(remote.version);
+
+  async function applyRemote(next: VersionedConfig): Promise<void> {
+    const merged = mergeRemoteConfig(config.plugins, next.config as RemoteConfig);
+    const found = merged.problems.length > 0 ? merged.problems : await host.apply(merged.plugins);
+    if (found.length > 0) {
+      rejected = { version: next.version, error: formatProblems(found) };
+      log.error({ version: next.version, problems: rejected.error }, "remote configuration refused; the previous one stays in force");
+    } else {
+      remote = next;
+      rejected = undefined;
+      await writeLastGoodRemote(remoteFile, next);
+      metrics.configVersion.set(next.version);
+      log.info({ version: next.version }, "remote configuration applied");
+    }
+    void channel.heartbeatNow();
+  }
+
+  const shipper = createShipper({
+    collectorUrl: config.collector.url,
+    apiKey: config.collector.api_key,
+    agentId: id,
+    timeoutMs: config.collector.timeout,
+    batchMaxEvents: config.shipper.batch_max_events,
+    batchMaxBytes: config.shipper.batch_max_bytes,
+    flushIntervalMs: config.shipper.flush_interval,
+    maxBackoffMs: config.shipper.max_backoff,
+    queue,
+    metrics,
+    log,
+    userAgent,
+  });
+
+  function status(): AgentStatus {
+    const q = queue.stats();
+    metrics.queueBytes.set(q.bytes);
+    return {
+      id,
+      name,
+      version: VERSION,
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      collector: config.collector.url,
+      config_version: remote.version,
+      config_error: rejected?.error ?? null,
+      queue: { bytes: q.bytes, records: q.records, dropped: q.droppedRecords, corrupt: q.corruptRecords },
+      shipper: shipper.status(),
+      channel: channel.status(),
+      plugins: host.reports(),
+    };
+  }
+
+  function heartbeat(): Heartbeat {
+    const s = status();
+    return {
+      id,
+      name,
+      version: VERSION,
+      uptime_s: s.uptime_s,
+      config_version: remote.version,
+      config_error: rejected?.error.slice(0, 4000) ?? null,
+      rejected_config_version: rejected?.version ?? null,
+      queue: { bytes: s.queue.bytes, records: s.queue.records },
+      plugins: s.plugins.map((p) => ({ id: p.id, use: p.use, state: p.state as never, ...(p.message ? { message: p.message.slice(0, 1000) } : {}), restarts: p.restarts })),
+    };
+  }
+
+  const channel = createConfigChannel({
+    collectorUrl: config.collector.url,
+    apiKey: config.collector.api_key,
+    agentId: id,
+    agentName: name,
+    userAgent,
+    push: config.config_channel.push,
+    backupPollMs: config.config_channel.backup_poll_seconds * 1000,
+    heartbeatMs: config.heartbeat_interval,
+    timeoutMs: config.collector.timeout,
+    log: log.child({ part: "config-channel" }),
+    applyConfig: applyRemote,
+    runCommand: async (command: AgentCommand) => {
+      await host.runCommand(command);
+    },
+    heartbeat,
+    versions: () => ({ applied: remote.version, rejected: rejected?.version ?? null }),
+  });
+
+  shipper.start();
+  const intake = config.intake.enabled
+    ? await startIntake({
+        host: config.intake.address.host,
+        port: config.intake.address.port,
+        metrics,
+        enqueue,
+        status,
+        healthy: () => ({ ok: true }),
+      })
+    : undefined;
+  await channel.start();
+  log.info({ agent_id: id, name, collector: config.collector.url, intake: intake?.url ?? null, version: VERSION }, "agent running");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    id,
+    name,
+    ...(intake ? { intakeUrl: intake.url } : {}),
+    status,
+    stop() {
+      stopping ??= (async () => {
+        log.info("agent stopping");
+        await channel.stop();
+        await host.stopAll();
+        await intake?.close();
+        await shipper.stop();
+        await queue.close();
+        process.off("uncaughtException", onEscaped);
+        process.off("unhandledRejection", onEscaped);
+        log.info("agent stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function readLastGoodRemote(file: string): Promise<VersionedConfig> {
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as VersionedConfig;
+  } catch {
+    return { version: 0, config: { plugins: {} } };
+  }
+}
+
+async function writeLastGoodRemote(file: string, config: VersionedConfig): Promise<void> {
+  await writeFile(`${file}.tmp`, JSON.stringify(config));
+  await rename(`${file}.tmp`, file);
+}

@@ -1,0 +1,89 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { gunzip } from "node:zlib";
+import { promisify } from "node:util";
+import { BatchFormatError, MAX_BATCH_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, MAX_EVENTS_PER_BATCH, describeInvalidBatch, parseBatchText, validateBatch } from "@vigil/plugin-sdk";
+import type { AgentMetrics } from "../runtime/metrics.js";
+
+const gunzipAsync = promisify(gunzip);
+
+export interface IntakeOptions {
+  host: string;
+  port: number;
+  metrics: AgentMetrics;
+  enqueue(records: Buffer[]): Promise<void>;
+  status(): unknown;
+  healthy(): { ok: boolean; reason?: string };
+}
+
+function error(code: string, message: string, details: unknown[] = []) {
+  return { error: { code, message, details } };
+}
+
+/**
+ * The agent's local HTTP surface on 127.0.0.1: in-app SDKs post events here (same
+ * schema and batch format as the collector; 202 once the batch is in the disk queue),
+ * and `vigil-agent status`, health checks and Prometheus read it.
+ */
+export function createIntakeApp(options: IntakeOptions) {
+  const app = new Hono();
+  app.post(
+    "/v1/events",
+    bodyLimit({ maxSize: MAX_BATCH_BYTES, onError: (c) => c.json(error("payload_too_large", `the body is larger than ${MAX_BATCH_BYTES} bytes (MAX_BATCH_BYTES)`), 413) }),
+    async (c) => {
+      let text: string;
+      const raw = Buffer.from(await c.req.arrayBuffer());
+      const encoding = (c.req.header("content-encoding") ?? "identity").toLowerCase();
+      if (encoding === "gzip") {
+        try {
+          text = (await gunzipAsync(raw, { maxOutputLength: MAX_BATCH_DECOMPRESSED_BYTES })).toString("utf8");
+        } catch {
+          return c.json(error("invalid_argument", "the body is marked gzip but is not valid gzip, or inflates past MAX_BATCH_DECOMPRESSED_BYTES"), 400);
+        }
+      } else if (encoding === "identity") text = raw.toString("utf8");
+      else return c.json(error("unsupported_media_type", `Content-Encoding "${encoding}" is not supported: send plain or gzip`), 415);
+      let items: unknown[];
+      try {
+        items = parseBatchText(text);
+      } catch (e) {
+        if (e instanceof BatchFormatError) return c.json(error("invalid_argument", e.message), 400);
+        throw e;
+      }
+      if (items.length > MAX_EVENTS_PER_BATCH) return c.json(error("payload_too_large", `more than ${MAX_EVENTS_PER_BATCH} events (MAX_EVENTS_PER_BATCH)`), 413);
+      const { events, problems, invalid } = validateBatch(items);
+      if (invalid > 0) return c.json(error("invalid_argument", describeInvalidBatch(invalid, items.length, problems[0]!), problems), 400);
+      const records = events.map((event) => Buffer.from(JSON.stringify(event)));
+      await options.enqueue(records);
+      options.metrics.eventsEmitted.inc({ plugin: "intake" }, records.length);
+      return c.json({ accepted: records.length }, 202);
+    },
+  );
+  app.get("/health", (c) => {
+    const health = options.healthy();
+    return c.json({ status: health.ok ? "ok" : "unavailable", ...(health.reason ? { reason: health.reason } : {}) }, health.ok ? 200 : 503);
+  });
+  app.get("/status", (c) => c.json(options.status()));
+  app.get("/metrics", async (c) => c.body(await options.metrics.registry.metrics(), 200, { "Content-Type": options.metrics.registry.contentType }));
+  app.notFound((c) => c.json(error("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
+  return app;
+}
+
+export async function startIntake(options: IntakeOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const app = createIntakeApp(options);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s as Server));
+    (s as Server).once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${options.host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,160 @@
+import { gzip } from "node:zlib";
+import { promisify } from "node:util";
+import { Agent, request } from "undici";
+import type { Logger } from "pino";
+import { BATCH_ID_HEADER, NDJSON_CONTENT_TYPE } from "@vigil/plugin-sdk";
+import type { DiskQueue, QueueBatch } from "../queue/index.js";
+import { retryDelay } from "../runtime/http-client.js";
+import type { AgentMetrics } from "../runtime/metrics.js";
+
+const gzipAsync = promisify(gzip);
+const NEWLINE = Buffer.from("\n");
+
+export interface ShipperOptions {
+  collectorUrl: string;
+  apiKey: string;
+  agentId: string;
+  timeoutMs: number;
+  batchMaxEvents: number;
+  batchMaxBytes: number;
+  flushIntervalMs: number;
+  maxBackoffMs: number;
+  queue: DiskQueue;
+  metrics: AgentMetrics;
+  log: Logger;
+  userAgent: string;
+}
+
+type Outcome = { kind: "acked"; events: number } | { kind: "retry"; reason: string; retryAfter?: string } | { kind: "poison"; reason: string };
+
+/**
+ * Moves batches from the disk queue to the collector, one at a time, oldest first. A
+ * batch leaves the queue only after a 2xx; its id comes from the queue, so every retry
+ * (even after a restart) carries the same `Vigil-Batch-Id` and the collector stores it
+ * once. Failures back off exponentially with jitter, and a `Retry-After` is honoured.
+ * A batch the collector refuses as invalid (400/413) can never succeed: it is dropped,
+ * counted and logged instead of blocking everything behind it.
+ */
+export function createShipper(options: ShipperOptions) {
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
+  const url = new URL("/v1/events", options.collectorUrl).toString();
+  let stopping = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let lastError: string | undefined;
+  let lastSuccessAt: number | undefined;
+
+  async function send(batch: QueueBatch): Promise<Outcome> {
+    const started = performance.now();
+    const parts: Buffer[] = [];
+    for (const record of batch.records) parts.push(record, NEWLINE);
+    const body = await gzipAsync(Buffer.concat(parts));
+    try {
+      const response = await request(url, {
+        method: "POST",
+        dispatcher,
+        headers: {
+          authorization: `Bearer ${options.apiKey}`,
+          "content-type": NDJSON_CONTENT_TYPE,
+          "content-encoding": "gzip",
+          "user-agent": options.userAgent,
+          [BATCH_ID_HEADER]: batch.id,
+          "vigil-agent-id": options.agentId,
+        },
+        body,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      });
+      const text = await response.body.text();
+      const seconds = (performance.now() - started) / 1000;
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        options.metrics.shipSeconds.observe({ outcome: "ok" }, seconds);
+        return { kind: "acked", events: batch.records.length };
+      }
+      options.metrics.shipSeconds.observe({ outcome: "error" }, seconds);
+      const reason = `collector answered ${status}: ${errorMessage(text)}`;
+      if (status === 400 || status === 413 || status === 415) return { kind: "poison", reason };
+      const retryAfter = response.headers["retry-after"];
+      return typeof retryAfter === "string" ? { kind: "retry", reason: `${reason} (Retry-After ${retryAfter}s)`, retryAfter } : { kind: "retry", reason };
+    } catch (error) {
+      options.metrics.shipSeconds.observe({ outcome: "error" }, (performance.now() - started) / 1000);
+      const err = error as { code?: string; message?: string };
+      return { kind: "retry", reason: `cannot reach the collector: ${err.code ?? err.message ?? String(error)}` };
+    }
+  }
+
+  async function run(): Promise<void> {
+    let attempt = 0;
+    let waitedToFill = false;
+    while (!stopping) {
+      const waiting = options.queue.stats().records;
+      if (waiting === 0) {
+        await options.queue.waitForData(options.flushIntervalMs);
+        continue;
+      }
+      // A batch is fixed once formed (its id must survive retries), so give a small one
+      // one flush interval to fill up before forming it.
+      if (waiting < options.batchMaxEvents && attempt === 0 && !waitedToFill) {
+        waitedToFill = true;
+        await sleep(options.flushIntervalMs);
+        continue;
+      }
+      waitedToFill = false;
+      const batch = await options.queue.next({ maxRecords: options.batchMaxEvents, maxBytes: options.batchMaxBytes });
+      if (!batch) continue;
+      const outcome = await send(batch);
+      if (outcome.kind === "acked") {
+        await options.queue.ack(batch.id);
+        options.metrics.eventsShipped.inc(outcome.events);
+        lastError = undefined;
+        lastSuccessAt = Date.now();
+        attempt = 0;
+      } else if (outcome.kind === "poison") {
+        options.log.error({ batch_id: batch.id, events: batch.records.length, reason: outcome.reason }, "collector refused the batch as invalid; dropping it");
+        options.metrics.eventsDropped.inc({ reason: "rejected" }, batch.records.length);
+        await options.queue.ack(batch.id);
+        attempt = 0;
+      } else {
+        const delay = Math.min(retryDelay(attempt, outcome.retryAfter, 500, options.maxBackoffMs), options.maxBackoffMs);
+        attempt++;
+        lastError = outcome.reason;
+        options.metrics.retries.inc();
+        options.log.warn({ batch_id: batch.id, attempt, retry_in_ms: Math.round(delay), reason: outcome.reason }, "batch not delivered; will retry");
+        await sleep(delay);
+      }
+    }
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  return {
+    start() {
+      loop ??= run().catch((error) => options.log.error({ err: (error as Error).message }, "shipper stopped unexpectedly"));
+    },
+    /** Stops after the batch in flight; unsent batches stay in the queue for the next start. */
+    async stop() {
+      stopping = true;
+      wake?.();
+      await loop;
+      await dispatcher.close();
+    },
+    status: () => ({ last_error: lastError ?? null, last_success_at: lastSuccessAt ? new Date(lastSuccessAt).toISOString() : null }),
+  };
+}
+
+function errorMessage(text: string): string {
+  try {
+    return (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text.slice(0, 200);
+  } catch {
+    return text.slice(0, 200);
+  }
+}
