@@ -1,14 +1,152 @@
 #!/usr/bin/env node
-// `pnpm start`: runs the whole stack on the embedded store from a fresh clone.
-// Today the stack is the collector; the agent joins it when it lands.
-// Extra arguments go to the collector: `pnpm start --port 4700`.
+// `pnpm start`: the whole stack on the embedded store, from a fresh clone — a collector
+// and one agent whose http-check watches the collector's own /health.
+//
+// Environment: PORT (collector, default 4600), VIGIL_DATA_DIR (default ./data),
+// VIGIL_BOOTSTRAP_TOKEN (first admin key; generated and printed once when unset),
+// VIGIL_AGENT_INTAKE (agent's local address, default 127.0.0.1:4601),
+// VIGIL_AGENT_KEY (ingest key for the agent, when its config must be (re)written and no
+// admin key is at hand). Ctrl-C stops both.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const collectorBin = fileURLToPath(new URL("../collector/bin/vigil-collector.js", import.meta.url));
-const child = spawn(process.execPath, [collectorBin, ...process.argv.slice(2)], { stdio: "inherit" });
+const root = fileURLToPath(new URL("..", import.meta.url));
+const port = Number(process.env.PORT ?? 4600);
+const dataDir = resolve(process.env.VIGIL_DATA_DIR ?? "./data");
+const intake = process.env.VIGIL_AGENT_INTAKE ?? "127.0.0.1:4601";
+const agentDir = join(dataDir, "agent");
+const agentConfig = join(agentDir, "agent.yaml");
+const collectorUrl = `http://127.0.0.1:${port}`;
+const firstStart = !existsSync(join(dataDir, "clickhouse"));
 
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => child.kill(signal));
+let adminToken = process.env.VIGIL_BOOTSTRAP_TOKEN;
+let generatedToken = false;
+if (!adminToken && firstStart) {
+  adminToken = `vgl_${randomBytes(24).toString("base64url")}`;
+  generatedToken = true;
 }
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+const children = [];
+function run(name, args, env = {}) {
+  const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, ...env } });
+  children.push({ name, child });
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`\n${name} exited (${signal ?? code}); stopping the stack`);
+      stop(code || 1);
+    }
+  });
+  return child;
+}
+
+let stopping = false;
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  const alive = children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
+  if (alive.length === 0) process.exit(code);
+  let left = alive.length;
+  for (const { child } of alive) {
+    child.once("exit", () => {
+      if (--left === 0) process.exit(code);
+    });
+    child.kill("SIGTERM");
+  }
+}
+let signals = 0;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    if (++signals > 1) {
+      for (const { child } of children) child.kill("SIGKILL");
+      process.exit(130);
+    }
+    stop(0);
+  });
+}
+
+async function waitForHealth(deadlineMs) {
+  const deadline = Date.now() + deadlineMs;
+  while (Date.now() < deadline && !stopping) {
+    try {
+      const res = await fetch(`${collectorUrl}/health`);
+      if (res.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+async function agentKey() {
+  if (process.env.VIGIL_AGENT_KEY) return process.env.VIGIL_AGENT_KEY;
+  if (!adminToken) return undefined;
+  const res = await fetch(`${collectorUrl}/api/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "local agent (pnpm start)", scopes: ["ingest"] }),
+  });
+  if (res.status !== 201) return undefined;
+  return (await res.json()).token;
+}
+
+function writeAgentConfig(key) {
+  mkdirSync(agentDir, { recursive: true });
+  writeFileSync(
+    agentConfig,
+    [
+      "# Written by `pnpm start` on first start. The key below is this agent's own ingest key.",
+      "collector:",
+      `  url: ${collectorUrl}`,
+      `  api_key: ${key}`,
+      "agent:",
+      "  name: local",
+      "  data_dir: .",
+      "intake:",
+      `  address: ${intake}`,
+      "plugins:",
+      '  - use: "@vigil/plugin-http-check"',
+      "    config:",
+      "      checks:",
+      "        - name: collector-health",
+      `          url: ${collectorUrl}/health`,
+      "          interval: 30s",
+      "          body_contains: ok",
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+}
+
+run("collector", [join(root, "collector/bin/vigil-collector.js"), "--port", String(port), "--data-dir", dataDir], adminToken ? { VIGIL_BOOTSTRAP_TOKEN: adminToken } : {});
+if (!(await waitForHealth(120_000))) {
+  console.error(`the collector did not become healthy at ${collectorUrl}/health`);
+  stop(1);
+} else {
+  if (!existsSync(agentConfig)) {
+    const key = await agentKey();
+    if (!key) {
+      console.error(
+        `\nCannot set up the agent: ${agentConfig} does not exist and there is no admin key to create its ingest key.\n` +
+          "Create an ingest key (POST /api/keys with your admin key) and run again with VIGIL_AGENT_KEY=<that key>.",
+      );
+      stop(2);
+    } else writeAgentConfig(key);
+  }
+  if (!stopping) {
+    run("agent", [join(root, "agent/bin/vigil-agent.js"), "run", "--config", agentConfig]);
+    process.stderr.write(
+      `\nVigil is running (Ctrl-C stops it)\n` +
+        `  Collector API   ${collectorUrl}/v1/events   ${collectorUrl}/api/stats   ${collectorUrl}/api/agents\n` +
+        `  Health          ${collectorUrl}/health\n` +
+        `  Metrics         ${collectorUrl}/metrics   http://${intake}/metrics\n` +
+        `  Agent status    http://${intake}/status   (or: npx -y pnpm@10 exec vigil-agent status --url http://${intake})\n` +
+        `  Data            ${dataDir}\n` +
+        (generatedToken ? `\n  Admin API key (shown once; only its hash is stored — keep it now):\n    ${adminToken}\n` : "") +
+        "\n",
+    );
+  }
+}

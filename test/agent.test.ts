@@ -117,6 +117,10 @@ describe("agent with a collector", () => {
     expect(agents.agents[0].plugins[0]).toMatchObject({ id: "http-check", state: "ok" });
     const status = await a.status();
     expect(status.plugins[0]).toMatchObject({ id: "http-check", state: "ok" });
+    const printed = spawnSync(process.execPath, [AGENT_BIN, "status", "--url", a.intakeUrl], { encoding: "utf8" });
+    expect(printed.status).toBe(0);
+    expect(printed.stdout).toMatch(/agent\s+test-agent/);
+    expect(printed.stdout).toMatch(/http-check\s+ok/);
     const metrics = await (await fetch(`${a.intakeUrl}/metrics`)).text();
     expect(metrics).toMatch(/vigil_agent_events_emitted_total\{plugin="http-check"\} [1-9]/);
     expect(metrics).toMatch(/vigil_agent_events_shipped_total [1-9]/);

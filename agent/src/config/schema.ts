@@ -42,7 +42,7 @@ export const agentConfigSchema = z
       .object({
         url: z.url({ error: 'collector.url must be a URL like "http://127.0.0.1:4600"' }).describe("Base URL of the collector."),
         api_key: z.string().min(8, "collector.api_key is required: an API key with the ingest scope").describe("API key (ingest scope) the agent sends with everything."),
-        timeout: durationSchema().default(30_000).describe("Timeout of one request to the collector."),
+        timeout: durationSchema().prefault("30s").describe("Timeout of one request to the collector."),
       })
       .strict(),
     agent: z
@@ -55,13 +55,13 @@ export const agentConfigSchema = z
     intake: z
       .object({
         enabled: z.boolean().default(true).describe("Serve the local intake (in-app SDKs, status, metrics)."),
-        address: address.default({ host: "127.0.0.1", port: 4601 }).describe('Listen address "host:port" of the local intake.'),
+        address: address.prefault("127.0.0.1:4601").describe('Listen address "host:port" of the local intake.'),
       })
       .strict()
       .prefault({}),
     queue: z
       .object({
-        max_bytes: byteSize.default(256 * 1024 * 1024).describe("Bound of the on-disk queue."),
+        max_bytes: byteSize.prefault("256MiB").describe("Bound of the on-disk queue."),
         policy: z.enum(["block", "drop_oldest"], { error: 'queue.policy is "block" or "drop_oldest"' }).default("block").describe("What a full queue does: block emitters, or drop the oldest events (counted)."),
       })
       .strict()
@@ -69,9 +69,9 @@ export const agentConfigSchema = z
     shipper: z
       .object({
         batch_max_events: z.number().int().min(1).max(10_000).default(1000).describe("Events per batch at most."),
-        batch_max_bytes: byteSize.default(1024 * 1024).describe("Uncompressed bytes per batch at most."),
-        flush_interval: durationSchema().default(1000).describe("Longest wait for a batch to fill."),
-        max_backoff: durationSchema().default(60_000).describe("Ceiling of the retry backoff."),
+        batch_max_bytes: byteSize.prefault("1MiB").describe("Uncompressed bytes per batch at most."),
+        flush_interval: durationSchema().prefault("1s").describe("Longest wait for a batch to fill."),
+        max_backoff: durationSchema().prefault("60s").describe("Ceiling of the retry backoff."),
       })
       .strict()
       .prefault({}),
@@ -82,7 +82,7 @@ export const agentConfigSchema = z
       })
       .strict()
       .prefault({}),
-    heartbeat_interval: durationSchema().default(15_000).describe("How often the agent reports its status to the collector."),
+    heartbeat_interval: durationSchema().prefault("15s").describe("How often the agent reports its status to the collector."),
     http: z
       .object({
         user_agent: z.string().optional().describe("User-Agent of plugin requests; defaults to vigil-agent/<version>."),
@@ -92,8 +92,8 @@ export const agentConfigSchema = z
       .prefault({}),
     log: z
       .object({
-        level: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
-        format: z.enum(["json", "pretty", "auto"]).default("auto"),
+        level: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info").describe("Log level."),
+        format: z.enum(["json", "pretty", "auto"]).default("auto").describe("json lines, pretty, or auto (pretty on a terminal)."),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,49 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "./support/agent-process.js";
+import { REPO_ROOT, tempDir } from "./support/collector-process.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+describe("pnpm start", () => {
+  it("runs a collector and an agent whose http-check watches the collector, prints the URLs, and stops both on Ctrl-C", async () => {
+    const dir = tempDir("vigil-start-");
+    cleanups.push(() => dir.remove());
+    const port = await freePort();
+    const intakePort = await freePort();
+    const child = spawn(process.execPath, [join(REPO_ROOT, "scripts/start.js")], {
+      env: { ...process.env, PORT: String(port), VIGIL_DATA_DIR: dir.path, VIGIL_AGENT_INTAKE: `127.0.0.1:${intakePort}`, VIGIL_BOOTSTRAP_TOKEN: "", VIGIL_LOG_FORMAT: "json" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+
+    const deadline = Date.now() + 90_000;
+    while (!/Admin API key[^\n]*\n\s+vgl_/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(stderr).toContain(`http://127.0.0.1:${port}/health`);
+    expect(stderr).toContain(`http://127.0.0.1:${intakePort}/status`);
+    const token = /Admin API key[^\n]*\n\s+(vgl_\S+)/.exec(stderr)![1]!;
+
+    let checks: { attrs: Record<string, string> }[] = [];
+    while (checks.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      const res = await fetch(`http://127.0.0.1:${port}/v1/events?type=http.check`, { headers: { authorization: `Bearer ${token}` } });
+      checks = ((await res.json()) as { events: typeof checks }).events;
+    }
+    expect(checks[0]!.attrs).toMatchObject({ check_name: "collector-health", up: "true" });
+    const status = (await (await fetch(`http://127.0.0.1:${intakePort}/status`)).json()) as { plugins: { id: string; state: string }[] };
+    expect(status.plugins[0]).toMatchObject({ id: "http-check", state: "ok" });
+
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+  });
+});
