@@ -123,11 +123,14 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
       clearInterval(probe);
       log.info("shutting down: no new requests, flushing queued batches");
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections turn idle as their last answer goes out: close them as they do.
       server.closeIdleConnections();
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
       // Agent push streams never end by themselves: end them, or shutdown waits the grace period.
       agentHub.close();
       await writer.close();
       await Promise.race([serverClosed, delay(SHUTDOWN_GRACE_MS)]);
+      clearInterval(idleSweep);
       server.closeAllConnections();
       await client.close();
       log.info("collector stopped");

@@ -1,0 +1,85 @@
+/**
+ * What every benchmark needs so a failed, overrunning or interrupted run leaves nothing
+ * behind: cleanups run on any exit (SIGINT/SIGTERM included), a last sweep that SIGKILLs
+ * any child process still running, and deadlines on every wait.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+const cleanups = new Set<() => void>();
+let installed = false;
+
+/**
+ * The pids of this process's own children still running (from /proc/self/task/<tid>/children).
+ * Catches a child a helper started but could not hand back, e.g. an agent that never logged
+ * "agent running" before startAgentProcess gave up on it.
+ */
+function ownChildren(): number[] {
+  const pids: number[] = [];
+  try {
+    for (const task of readdirSync("/proc/self/task")) {
+      try {
+        for (const pid of readFileSync(`/proc/self/task/${task}/children`, "utf8").trim().split(/\s+/)) if (pid) pids.push(Number(pid));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // no /proc: the registered cleanups are all there is
+  }
+  return pids;
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on("exit", () => {
+    for (const cleanup of cleanups) {
+      try {
+        cleanup();
+      } catch {
+        // the others still run
+      }
+    }
+    for (const pid of ownChildren()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+}
+
+/** Runs `cleanup` (synchronous: it runs inside the exit handler) on any exit; returns the function that unregisters it. */
+export function onExit(cleanup: () => void): () => void {
+  install();
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+/** Fails with a clear message instead of hanging when `promise` outlives the deadline. */
+export async function beforeDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: deadline passed`)), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function checkDeadline(deadline: number, what: string): void {
+  if (Date.now() > deadline) throw new Error(`${what}: deadline passed`);
+}
+
+/** SIGTERM and wait up to graceMs for a clean exit, else SIGKILL (as test/support's process handles do). */
+export async function stopWithin(proc: { stop(): Promise<unknown>; kill(): Promise<void> }, graceMs: number, what: string): Promise<void> {
+  try {
+    await beforeDeadline(proc.stop(), Date.now() + graceMs, `${what} shutdown`);
+  } catch {
+    await proc.kill();
+  }
+}
