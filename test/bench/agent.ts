@@ -59,8 +59,8 @@ interface BaselineRun {
 async function withCollector<T>(prefix: string, body: (collector: CollectorProcess, dir: string) => Promise<T>): Promise<T> {
   const dir = tempDir(prefix);
   const forgetDir = onExit(dir.remove);
+  // A child still running at exit is SIGKILLed by run-guard before the dir goes.
   let collector: CollectorProcess | undefined;
-  const forgetCollector = onExit(() => collector?.child.kill("SIGKILL"));
   try {
     collector = await startCollectorProcess({ dataDir: join(dir.path, "collector"), timeoutMs: START_TIMEOUT_MS });
     const result = await body(collector, dir.path);
@@ -71,7 +71,6 @@ async function withCollector<T>(prefix: string, body: (collector: CollectorProce
     const stderr = collector?.stderr() ? `\ncollector stderr:\n${collector.stderr()}` : "";
     throw new Error(`${(error as Error).message}${stderr}`, { cause: error });
   } finally {
-    forgetCollector();
     forgetDir();
     dir.remove();
   }
@@ -103,7 +102,6 @@ async function runAgent(): Promise<AgentRun> {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   return withCollector("vigil-bench-agent-", async (collector, dir) => {
     const agent = await startAgentProcess(writeAgentConfig(dir, agentConfig(dir, collector)), { timeoutMs: START_TIMEOUT_MS });
-    const forgetAgent = onExit(() => agent.child.kill("SIGKILL"));
     const pid = agent.child.pid!;
     const rss = sampleRss(pid);
     try {
@@ -122,7 +120,6 @@ async function runAgent(): Promise<AgentRun> {
       throw new Error(`agent run failed: ${(error as Error).message}\nagent stderr:\n${agent.stderr()}`, { cause: error });
     } finally {
       rss.stop();
-      forgetAgent();
     }
   });
 }

@@ -2,10 +2,12 @@
  * Config push latency benchmark: BENCH_CHANGES (200) configuration changes made one after
  * another through the collector API (`PUT /api/agents/:id/config`), each timed from the
  * moment the PUT's answer is read until the plugin's `onConfig` fires. The plugin
- * (fixtures/config-probe.js) stamps Date.now() first thing in onConfig and posts it with
- * the change's label to a small HTTP server of this bench, on the same clock. A latency
- * can be a little negative: the agent may apply the change before the bench has read the
- * PUT's answer. The next change waits for the previous one's report (bounded).
+ * (fixtures/config-probe.js) stamps the wall clock (performance.timeOrigin +
+ * performance.now(), sub-millisecond) first thing in onConfig and posts it with the
+ * change's label to a small HTTP server of this bench, on the same clock. A latency can be
+ * negative: the collector pushes the change before it answers the PUT, so the agent may
+ * apply it before the bench has read the answer; the figures keep it as measured and also
+ * give the latency from the moment the PUT was sent. The next change waits for the previous one's report (bounded).
  *
  * The agent's backup poll is set to 3600 s so the push channel is what gets measured;
  * its heartbeat can still notice a newer version and poll for it, so the figures say how
@@ -37,9 +39,20 @@ const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 30_000;
 const STATUS_POLL_MS = 50;
 
+/**
+ * Wall-clock time with sub-millisecond resolution, the same in every process on this
+ * machine (the probe plugin stamps onConfig the same way). Date.now() would round every
+ * latency, most of which are a few ms, to whole milliseconds.
+ */
+function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 interface Run {
   /** onConfig time − PUT answered time, ms, one per change */
   latencies: number[];
+  /** onConfig time − the time the PUT was sent, ms */
+  fromSent: number[];
   /** report received by the bench − PUT answered time, ms (includes the report's own trip) */
   reported: number[];
   viaPush: number;
@@ -55,7 +68,7 @@ async function startReportServer(): Promise<{ url: string; expect(label: string)
     req.setEncoding("utf8");
     req.on("data", (chunk: string) => (body += chunk));
     req.on("end", () => {
-      const receivedAt = Date.now();
+      const receivedAt = wallClockMs();
       try {
         const { label, at } = JSON.parse(body) as { label: string; at: number };
         const report = { at: Number(at), receivedAt };
@@ -121,12 +134,9 @@ async function runOnce(run: number): Promise<Run> {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   const dir = tempDir("vigil-bench-config-push-");
   const forgetDir = onExit(dir.remove);
+  // A child still running at exit is SIGKILLed by run-guard before the dir goes.
   let collector: CollectorProcess | undefined;
   let agent: AgentProcess | undefined;
-  const forgetChildren = onExit(() => {
-    agent?.child.kill("SIGKILL");
-    collector?.child.kill("SIGKILL");
-  });
   const reports = await startReportServer();
   try {
     collector = await startCollectorProcess({ dataDir: join(dir.path, "collector"), timeoutMs: START_TIMEOUT_MS });
@@ -144,26 +154,30 @@ async function runOnce(run: number): Promise<Run> {
     const agentId = await waitForPush(agent, deadline);
 
     const latencies: number[] = [];
+    const fromSent: number[] = [];
     const reported: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
       const label = `run-${run}-change-${i}`;
       const report = reports.expect(label);
+      const sentAt = wallClockMs();
       await putConfig(collector, agentId, label, deadline);
-      const answeredAt = Date.now();
+      const answeredAt = wallClockMs();
       const { at, receivedAt } = await beforeDeadline(report, Math.min(deadline, Date.now() + CHANGE_TIMEOUT_MS), `onConfig of change ${i} (${label})`);
       latencies.push(at - answeredAt);
+      fromSent.push(at - sentAt);
       reported.push(receivedAt - answeredAt);
     }
+    // After the agent stopped, every log line it wrote has been read.
+    await stopWithin(agent, STOP_GRACE_MS, "agent");
+    await stopWithin(collector, STOP_GRACE_MS, "collector");
     const received = agent.logs.filter((record) => record.msg === "remote configuration received");
-    const result = {
+    return {
       latencies,
+      fromSent,
       reported,
       viaPush: received.filter((record) => record.via === "push").length,
       viaPoll: received.filter((record) => record.via === "poll").length,
     };
-    await stopWithin(agent, STOP_GRACE_MS, "agent");
-    await stopWithin(collector, STOP_GRACE_MS, "collector");
-    return result;
   } catch (error) {
     await agent?.kill();
     await collector?.kill();
@@ -172,7 +186,6 @@ async function runOnce(run: number): Promise<Run> {
     throw new Error(`config-push run ${run} failed: ${(error as Error).message}${agentLogs}${collectorLogs}`, { cause: error });
   } finally {
     await reports.close();
-    forgetChildren();
     forgetDir();
     dir.remove();
   }
@@ -184,7 +197,7 @@ function load(): string {
     .join(" ");
 }
 
-const ms = (value: number) => Number(value.toFixed(1));
+const ms = (value: number) => Number(value.toFixed(2));
 
 async function main(): Promise<void> {
   progress(`config-push: ${CHANGES} changes through PUT /api/agents/:id/config, each awaited at the plugin's onConfig; ${REPEATS} runs; load ${load()}`);
@@ -194,8 +207,10 @@ async function main(): Promise<void> {
     const result = await runOnce(run);
     runs.push(result);
     progress(
-      `run ${run}/${REPEATS}: p50 ${percentile(result.latencies, 50)} ms, p99 ${percentile(result.latencies, 99)} ms, ` +
-        `min ${Math.min(...result.latencies)} ms, max ${Math.max(...result.latencies)} ms; report received p50 ${percentile(result.reported, 50)} ms; ` +
+      `run ${run}/${REPEATS}: p50 ${ms(percentile(result.latencies, 50))} ms, p99 ${ms(percentile(result.latencies, 99))} ms, ` +
+        `min ${ms(Math.min(...result.latencies))} ms, max ${ms(Math.max(...result.latencies))} ms; ` +
+        `from PUT sent p50 ${ms(percentile(result.fromSent, 50))} ms, p99 ${ms(percentile(result.fromSent, 99))} ms; ` +
+        `report received p50 ${ms(percentile(result.reported, 50))} ms; ` +
         `${result.viaPush} by push, ${result.viaPoll} by poll; ${((performance.now() - started) / 1000).toFixed(1)} s; load ${load()}`,
     );
   }
@@ -205,6 +220,8 @@ async function main(): Promise<void> {
   const common = {
     runs: REPEATS,
     changes: CHANGES,
+    from_put_sent_p50_ms: ms(median(runs.map((run) => percentile(run.fromSent, 50)))),
+    from_put_sent_p99_ms: ms(median(runs.map((run) => percentile(run.fromSent, 99)))),
     sample_min_ms: ms(Math.min(...all)),
     sample_max_ms: ms(Math.max(...all)),
     via_push: runs.reduce((sum, run) => sum + run.viaPush, 0),

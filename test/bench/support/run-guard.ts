@@ -1,7 +1,7 @@
 /**
  * What every benchmark needs so a failed, overrunning or interrupted run leaves nothing
- * behind: cleanups run on any exit (SIGINT/SIGTERM included), a last sweep that SIGKILLs
- * any child process still running, and deadlines on every wait.
+ * behind: on any exit (SIGINT/SIGTERM included) every child process still running is
+ * SIGKILLed and the registered cleanups run; and deadlines on every wait.
  */
 import { readdirSync, readFileSync } from "node:fs";
 
@@ -29,22 +29,43 @@ function ownChildren(): number[] {
   return pids;
 }
 
+/** Dead or gone: a SIGKILLed child stays a zombie ("Z") until it is reaped, but runs no more code. */
+function ended(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
+}
+
+const EXIT_KILL_WAIT_MS = 3_000;
+
+/**
+ * On exit: SIGKILL every child still running and wait (briefly, synchronously) until they
+ * are dead, so none still writes into a data dir while the cleanups delete it; then the
+ * cleanups.
+ */
 function install(): void {
   if (installed) return;
   installed = true;
   process.on("exit", () => {
+    const children = ownChildren();
+    for (const pid of children) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    const until = Date.now() + EXIT_KILL_WAIT_MS;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (Date.now() < until && !children.every(ended)) Atomics.wait(nap, 0, 0, 20);
     for (const cleanup of cleanups) {
       try {
         cleanup();
       } catch {
         // the others still run
-      }
-    }
-    for (const pid of ownChildren()) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
       }
     }
   });
