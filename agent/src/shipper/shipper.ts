@@ -107,6 +107,7 @@ export function createShipper(options: ShipperOptions) {
       if (outcome.kind === "acked") {
         await options.queue.ack(batch.id);
         options.metrics.eventsShipped.inc(outcome.events);
+        options.metrics.queueBytes.set(options.queue.stats().bytes);
         lastError = undefined;
         lastSuccessAt = Date.now();
         attempt = 0;
@@ -114,6 +115,7 @@ export function createShipper(options: ShipperOptions) {
         options.log.error({ batch_id: batch.id, events: batch.records.length, reason: outcome.reason }, "collector refused the batch as invalid; dropping it");
         options.metrics.eventsDropped.inc({ reason: "rejected" }, batch.records.length);
         await options.queue.ack(batch.id);
+        options.metrics.queueBytes.set(options.queue.stats().bytes);
         attempt = 0;
       } else {
         const delay = Math.min(retryDelay(attempt, outcome.retryAfter, 500, options.maxBackoffMs), options.maxBackoffMs);

@@ -5,6 +5,7 @@ import {
   MAX_BODY_LENGTH,
   MAX_EVENTS_PER_BATCH,
   checkEvent,
+  eventSchema,
   parseBatchText,
   uuidv7,
 } from "../src/index.js";
@@ -90,5 +91,61 @@ describe("batch text", () => {
   it("stops reading NDJSON past the batch limit", () => {
     const lines = Array.from({ length: MAX_EVENTS_PER_BATCH + 5 }, () => "{}").join("\n");
     expect(parseBatchText(lines).length).toBe(MAX_EVENTS_PER_BATCH + 1);
+  });
+});
+
+describe("the fast path agrees with the schema", () => {
+  const base = { id: "019ac3a0-0000-7000-8000-000000000001", ts: 1_795_000_000_000, source: "http", type: "http.check" };
+  const variants: unknown[] = [
+    base,
+    { ...base, severity: "critical", attrs: { a: 1, b: "x", c: true, "d.e_f": 2.5 }, body: "hello" },
+    { ...base, body: "" },
+    { ...base, attrs: {} },
+    { ...base, severity: undefined, body: undefined },
+    { ...base, ts: 0 },
+    { ...base, ts: -1 },
+    { ...base, ts: 1.5 },
+    { ...base, ts: Number.MAX_SAFE_INTEGER + 2 },
+    { ...base, ts: Number.NaN },
+    { ...base, ts: "2026-11-27T07:00:00Z" },
+    { ...base, id: "019AC3A0-0000-7000-8000-000000000001" },
+    { ...base, id: "not-a-uuid" },
+    { ...base, source: "" },
+    { ...base, source: "a".repeat(65) },
+    { ...base, source: "Http" },
+    { ...base, type: "http" },
+    { ...base, type: `http.${"x".repeat(130)}` },
+    { ...base, severity: "fatal" },
+    { ...base, severity: null },
+    { ...base, attrs: null },
+    { ...base, attrs: [] },
+    { ...base, attrs: { a: null } },
+    { ...base, attrs: { a: { b: 1 } } },
+    { ...base, attrs: { a: Number.POSITIVE_INFINITY } },
+    { ...base, attrs: { A: 1 } },
+    { ...base, attrs: { ["k".repeat(129)]: 1 } },
+    { ...base, attrs: { a: "v".repeat(4097) } },
+    { ...base, attrs: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, i])) },
+    { ...base, attrs: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i])) },
+    { ...base, body: "b".repeat(16 * 1024 + 1) },
+    { ...base, body: 5 },
+    { ...base, extra: 1 },
+    JSON.parse(`{"id":"${base.id}","ts":1,"source":"a","type":"a.b","attrs":{"__proto__":1}}`),
+    null,
+    [],
+    "event",
+  ];
+
+  it.each(variants.map((v, i) => [i, v]))("variant %i", (_i, input) => {
+    const viaSchema = eventSchema.safeParse(input);
+    const checked = checkEvent(input);
+    expect(checked.ok).toBe(viaSchema.success);
+    if (checked.ok && viaSchema.success) expect(checked.event).toEqual(viaSchema.data);
+  });
+
+  it("copies attrs instead of sharing the caller's object", () => {
+    const attrs = { a: 1 };
+    const checked = checkEvent({ ...base, attrs });
+    expect(checked.ok && checked.event.attrs).not.toBe(attrs);
   });
 });
