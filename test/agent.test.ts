@@ -275,6 +275,11 @@ describe("live configuration", () => {
     expect(reported.config_error).toContain("expected a duration");
     expect(reported.config_version).toBe(good);
     expect(bad).toBeGreaterThan(good);
+    // A refusal does not jam the channel: the next good version applies.
+    const fixed = await putConfig(c, id, { plugins: { counter: { config: { label: "fixed" } } } });
+    const after = await eventually(() => a.status(), (s: any) => s.config_version === fixed);
+    expect(after.config_error).toBeNull();
+    expect(after.plugins[0].details.label).toBe("fixed");
   });
 });
 
@@ -315,6 +320,8 @@ describe("the disk queue under pressure", () => {
     expect(blocked).toBe(true);
     const status = await a.status();
     expect(status.queue.dropped).toBe(0);
+    // Stopping does not hang on the blocked producer.
+    expect(await a.stop()).toBe(0);
   });
 
   it("a torn queue tail is skipped and reported, and the agent goes on", async () => {

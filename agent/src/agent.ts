@@ -182,6 +182,11 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
     },
     heartbeat,
     versions: () => ({ applied: remote.version, rejected: rejected?.version ?? null }),
+    refuseConfig: (version, reason) => {
+      rejected = { version, error: reason };
+      log.error({ version, problems: reason }, "remote configuration refused; the previous one stays in force");
+      void channel.heartbeatNow();
+    },
   });
 
   shipper.start();
@@ -192,7 +197,10 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
         metrics,
         enqueue,
         status,
-        healthy: () => ({ ok: true }),
+        healthy: () => {
+          const problem = shipper.problem();
+          return problem ? { ok: false, reason: problem } : { ok: true };
+        },
       })
     : undefined;
   await channel.start();
@@ -208,10 +216,12 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
       stopping ??= (async () => {
         log.info("agent stopping");
         await channel.stop();
-        await host.stopAll();
         await intake?.close();
         await shipper.stop();
+        // Closing the queue first answers emits blocked on a full queue (they reject), so
+        // a plugin waiting on one can stop; appends already accepted are still written.
         await queue.close();
+        await host.stopAll();
         process.off("uncaughtException", onEscaped);
         process.off("unhandledRejection", onEscaped);
         log.info("agent stopped");

@@ -118,7 +118,10 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const config = parsed.data;
   const log = createLogger({ format: config.logFormat, level: config.logLevel });
   const tracing = startTracing(VERSION);
-  const collector = await startCollector(config, log);
+  const collector = await startCollector(config, log, {
+    onBootstrapToken: (token) =>
+      process.stderr.write(`\n  First admin API key (shown once; only its hash is stored — keep it now):\n    ${token}\n\n`),
+  });
 
   process.stderr.write(
     `\nVigil collector ${VERSION} is running\n` +

@@ -42,7 +42,11 @@ export function storageTargetFrom(config: CollectorConfig): StorageTarget {
  * `/health` says why, ingest answers 503 with Retry-After, and storage is retried every
  * few seconds until migrations run.
  */
-export async function startCollector(config: CollectorConfig, log: Logger): Promise<RunningCollector> {
+export async function startCollector(
+  config: CollectorConfig,
+  log: Logger,
+  options: { onBootstrapToken?: (token: string) => void } = {},
+): Promise<RunningCollector> {
   const target = storageTargetFrom(config);
   const client = createStorageClient(target);
   const db = openDatabase(client, target.database);
@@ -80,11 +84,20 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
     probeStorage,
   };
 
+  let preparing = false;
+  let listening = false;
   async function prepareStorage(): Promise<boolean> {
+    // One attempt at a time: overlapping attempts could bootstrap two admin keys.
+    if (preparing) return false;
+    preparing = true;
     try {
       await runMigrations(db, { retentionDays: config.retentionDays, log });
       const created = await bootstrapFirstKey(db, keys, log, config.bootstrapToken);
-      if (created?.generated) bootstrapToken = created.token;
+      if (created?.generated) {
+        bootstrapToken = created.token;
+        // Made after start-up (storage came late): show it now, it is never shown again.
+        if (listening) options.onBootstrapToken?.(created.token);
+      }
       await keys.reload();
       notReady = undefined;
       log.info({ storage: describeTarget(target) }, "storage ready");
@@ -93,6 +106,8 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
       notReady = describeStorageError(error);
       log.error({ err: notReady, storage: describeTarget(target) }, "storage is not reachable; retrying");
       return false;
+    } finally {
+      preparing = false;
     }
   }
 
@@ -115,6 +130,7 @@ export async function startCollector(config: CollectorConfig, log: Logger): Prom
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`;
+  listening = true;
   log.info({ url, port, version: VERSION, storage: describeTarget(target) }, "collector listening");
 
   let closing: Promise<void> | undefined;

@@ -21,6 +21,8 @@ export interface ConfigChannelOptions {
   heartbeat(): Heartbeat;
   /** The version in force and the last one refused, so neither is applied twice. */
   versions(): { applied: number; rejected: number | null };
+  /** Records a version refused before it reached the plugin host (a malformed envelope). */
+  refuseConfig(version: number, reason: string): void;
 }
 
 const MAX_RECONNECT_MS = 30_000;
@@ -47,22 +49,29 @@ export function createConfigChannel(options: ConfigChannelOptions) {
   let lastPushAt: number | undefined;
 
   function offer(config: VersionedConfig, via: string): Promise<void> {
-    applying = applying.then(async () => {
+    // A failed apply must not block every later one: each waits for the previous to settle.
+    applying = applying.catch(() => undefined).then(async () => {
       const { applied, rejected } = options.versions();
-      if (config.version === applied || config.version === rejected) return;
+      // Versions only grow; an older one (a late poll answer) is never applied over a newer.
+      if (config.version <= applied || config.version === rejected) return;
       options.log.info({ version: config.version, via }, "remote configuration received");
       await options.applyConfig(config);
     });
     return applying.catch((error) => options.log.error({ err: (error as Error).message }, "applying remote configuration failed"));
   }
 
+  /** The envelope is checked here (plugin configs by the plugin host); a bad one is refused and reported. */
   function parseVersioned(text: string): VersionedConfig {
     const raw = JSON.parse(text) as { version?: unknown; config?: unknown };
     const version = Number(raw.version);
     if (!Number.isInteger(version) || version < 0) throw new Error("config message without a valid version");
-    // The envelope is checked here; plugin configs are checked by the plugin host.
     const parsed = remoteConfigSchema.safeParse(raw.config ?? {});
-    return { version, config: parsed.success ? parsed.data : (raw.config as VersionedConfig["config"]) };
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ");
+      options.refuseConfig(version, `remote configuration envelope is invalid: ${problems}`);
+      throw new Error(`remote configuration v${version} refused: ${problems}`);
+    }
+    return { version, config: parsed.data };
   }
 
   async function streamOnce(): Promise<void> {
@@ -143,11 +152,15 @@ export function createConfigChannel(options: ConfigChannelOptions) {
 
   function delay(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      abort.signal.addEventListener("abort", () => {
+      const onAbort = () => {
         clearTimeout(timer);
         resolve();
-      }, { once: true });
+      };
+      const timer = setTimeout(() => {
+        abort.signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      abort.signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 

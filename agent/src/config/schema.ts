@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PLUGIN_ID_PATTERN, durationSchema } from "@vigil/plugin-sdk";
+import { MAX_BATCH_DECOMPRESSED_BYTES, PLUGIN_ID_PATTERN, durationSchema } from "@vigil/plugin-sdk";
 
 const byteSize = z
   .union([z.number().int().positive(), z.string()], { error: 'expected a size like "256MB" or a number of bytes' })
@@ -69,7 +69,10 @@ export const agentConfigSchema = z
     shipper: z
       .object({
         batch_max_events: z.number().int().min(1).max(10_000).default(1000).describe("Events per batch at most."),
-        batch_max_bytes: byteSize.prefault("1MiB").describe("Uncompressed bytes per batch at most."),
+        batch_max_bytes: byteSize
+          .pipe(z.number().min(1024, "shipper.batch_max_bytes is at least 1KiB").max(MAX_BATCH_DECOMPRESSED_BYTES / 2, `shipper.batch_max_bytes is at most ${MAX_BATCH_DECOMPRESSED_BYTES / 2} bytes (half the collector's MAX_BATCH_DECOMPRESSED_BYTES)`))
+          .prefault("1MiB")
+          .describe("Uncompressed bytes per batch at most."),
         flush_interval: durationSchema().prefault("1s").describe("Longest wait for a batch to fill."),
         max_backoff: durationSchema().prefault("60s").describe("Ceiling of the retry backoff."),
       })

@@ -50,7 +50,13 @@ interface Slot {
   consecutiveFailures: number;
   restartTimer?: NodeJS.Timeout;
   running: boolean;
+  /** Set synchronously when a start begins, so two restarts cannot start two instances. */
+  starting: boolean;
+  /** When the current instance started; a failure long after resets the backoff. */
+  startedAt?: number;
 }
+
+const HEALTHY_RESETS_BACKOFF_MS = 60_000;
 
 /** Which plugin's code is running, so an error escaping a plugin's callbacks can be pinned on it. */
 const currentPlugin = new AsyncLocalStorage<string>();
@@ -122,24 +128,39 @@ export function createPluginHost(options: PluginHostOptions) {
     };
   }
 
+  function isCurrent(slot: Slot): boolean {
+    return !closed && slot.enabled && slots.get(slot.id) === slot;
+  }
+
   async function startSlot(slot: Slot): Promise<void> {
-    if (closed || !slot.enabled || slot.running) return;
-    const stateDir = join(options.dataDir, "plugins", slot.id);
-    await mkdir(stateDir, { recursive: true });
-    const state = await openStateStore(stateDir);
-    const ctx = createContext(slot, stateDir, state);
-    slot.running = true;
+    if (!isCurrent(slot) || slot.running || slot.starting) return;
+    slot.starting = true;
     try {
-      await currentPlugin.run(slot.id, async () => {
-        slot.instance = slot.definition.create(ctx as never);
-        await slot.instance.start();
-      });
-      slot.failure = undefined;
-      slot.consecutiveFailures = 0;
-      log.info({ plugin: slot.id, use: slot.use }, "plugin started");
+      const stateDir = join(options.dataDir, "plugins", slot.id);
+      await mkdir(stateDir, { recursive: true });
+      const state = await openStateStore(stateDir);
+      // The plugin may have been removed or disabled while its state was being opened.
+      if (!isCurrent(slot)) return;
+      const ctx = createContext(slot, stateDir, state);
+      slot.running = true;
+      slot.startedAt = Date.now();
+      await startInstance(slot, ctx);
     } catch (error) {
       await failSlot(slot, error);
+    } finally {
+      slot.starting = false;
     }
+  }
+
+  async function startInstance(slot: Slot, ctx: ReturnType<typeof createContext>): Promise<void> {
+    await currentPlugin.run(slot.id, async () => {
+      slot.instance = slot.definition.create(ctx as never);
+      await slot.instance.start();
+    });
+    // The backoff is not reset here: a plugin that fails right after starting must still
+    // back off; failSlot resets it once an instance has run for a while.
+    slot.failure = undefined;
+    log.info({ plugin: slot.id, use: slot.use }, "plugin started");
   }
 
   async function stopSlot(slot: Slot): Promise<void> {
@@ -159,10 +180,13 @@ export function createPluginHost(options: PluginHostOptions) {
 
   /** Marks a plugin failing, stops what is left of it and schedules a restart with backoff. */
   async function failSlot(slot: Slot, error: unknown): Promise<void> {
+    // A restart is already planned (a second error of the same failure): one is enough.
+    if (slot.restartTimer) return;
     slot.failure = (error as Error)?.message ?? String(error);
+    if (slot.startedAt !== undefined && Date.now() - slot.startedAt > HEALTHY_RESETS_BACKOFF_MS) slot.consecutiveFailures = 0;
     slot.consecutiveFailures++;
     await stopSlot(slot);
-    if (closed || !slot.enabled) return;
+    if (!isCurrent(slot) || slot.restartTimer) return;
     const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.consecutiveFailures - 1));
     log.error({ plugin: slot.id, err: slot.failure, restart_in_ms: delay }, "plugin failed; restarting it with backoff");
     slot.restartTimer = setTimeout(() => {
@@ -189,9 +213,27 @@ export function createPluginHost(options: PluginHostOptions) {
       }
     }
     for (const { plugin, definition, config } of resolved) {
-      const slot = slots.get(plugin.id);
+      let slot = slots.get(plugin.id);
+      if (slot && slot.use !== plugin.use) {
+        // Another package under the same id (a remote-added plugin): a new plugin, not a change.
+        await stopSlot(slot);
+        slots.delete(plugin.id);
+        slot = undefined;
+      }
       if (!slot) {
-        const created: Slot = { id: plugin.id, use: plugin.use, enabled: plugin.enabled, definition, config, listeners: [], commandHandlers: new Map(), restarts: 0, consecutiveFailures: 0, running: false };
+        const created: Slot = {
+          id: plugin.id,
+          use: plugin.use,
+          enabled: plugin.enabled,
+          definition,
+          config,
+          listeners: [],
+          commandHandlers: new Map(),
+          restarts: 0,
+          consecutiveFailures: 0,
+          running: false,
+          starting: false,
+        };
         slots.set(plugin.id, created);
         await startSlot(created);
         continue;

@@ -20,7 +20,8 @@ export async function openStateStore(dir: string): Promise<PluginStore> {
 
   function persist(): Promise<void> {
     const snapshot = JSON.stringify(data);
-    writing = writing.then(async () => {
+    // A failed write must not poison every later one.
+    writing = writing.catch(() => undefined).then(async () => {
       const temp = `${file}.tmp`;
       await writeFile(temp, snapshot);
       const handle = await open(temp, "r");

@@ -85,6 +85,21 @@ export function createShipper(options: ShipperOptions) {
   }
 
   async function run(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        await runUntilError();
+      } catch (error) {
+        // The queue or gzip failed (a full disk, an I/O error): report it, back off, go on.
+        // The batch in flight stays in the queue, so nothing is lost by trying again.
+        lastError = `shipper error: ${(error as Error).message}`;
+        options.log.error({ err: (error as Error).message }, "shipping failed; retrying with backoff");
+        await sleep(Math.min(options.maxBackoffMs, retryDelay(failures++, undefined, 500, options.maxBackoffMs)));
+      }
+    }
+  }
+
+  async function runUntilError(): Promise<void> {
     let attempt = 0;
     let waitedToFill = false;
     while (!stopping) {
@@ -129,6 +144,7 @@ export function createShipper(options: ShipperOptions) {
   }
 
   function sleep(ms: number): Promise<void> {
+    if (stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
       wake = () => {
@@ -140,7 +156,7 @@ export function createShipper(options: ShipperOptions) {
 
   return {
     start() {
-      loop ??= run().catch((error) => options.log.error({ err: (error as Error).message }, "shipper stopped unexpectedly"));
+      loop ??= run();
     },
     /** Stops after the batch in flight; unsent batches stay in the queue for the next start. */
     async stop() {
@@ -150,6 +166,8 @@ export function createShipper(options: ShipperOptions) {
       await dispatcher.close();
     },
     status: () => ({ last_error: lastError ?? null, last_success_at: lastSuccessAt ? new Date(lastSuccessAt).toISOString() : null }),
+    /** Why shipping is failing right now, if it is. */
+    problem: () => lastError,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { ApiError } from "../errors.js";
 import type { Database } from "../storage/database.js";
 import type { TenantScope } from "../storage/tenant-scope.js";
 import { generateToken, hashToken, newId, tokenPrefix, type Scope } from "./tokens.js";
@@ -77,7 +78,15 @@ export function createKeyStore(db: Database, log: Logger) {
   async function authenticate(token: string): Promise<ApiKey | undefined> {
     const hash = hashToken(token);
     const age = Date.now() - loadedAt;
-    if (age > RELOAD_INTERVAL_MS || (!byHash.has(hash) && age > MISS_RELOAD_MIN_GAP_MS)) await reload();
+    if (age > RELOAD_INTERVAL_MS || (!byHash.has(hash) && age > MISS_RELOAD_MIN_GAP_MS)) {
+      try {
+        await reload();
+      } catch (error) {
+        // Storage is away: the cached keys still answer; with none cached, say "retry".
+        if (loadedAt === 0) throw new ApiError("unavailable", "storage is unavailable, so keys cannot be checked: retry later", [], 5);
+        log.warn({ err: (error as Error).message.split("\n")[0] }, "reloading API keys failed; using the cached keys");
+      }
+    }
     const row = byHash.get(hash);
     return row ? publicKey(row) : undefined;
   }

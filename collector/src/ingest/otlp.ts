@@ -50,7 +50,7 @@ interface KeyValue {
   value?: AnyValue | undefined;
 }
 
-const nanos = z.union([z.string().regex(/^\d+$/, "expected nanoseconds as digits"), z.number()]).optional();
+const nanos = z.union([z.string().regex(/^\d{1,20}$/, "expected nanoseconds as digits"), z.number().int("expected whole nanoseconds").nonnegative()]).optional();
 
 export const otlpLogsRequestSchema = z.object({
   resourceLogs: z

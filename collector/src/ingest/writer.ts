@@ -32,6 +32,7 @@ interface PendingBatch {
   batchId: string;
   rows: EventRow[];
   bytes: number;
+  settled?: boolean;
   settle: { resolve(result: SubmitResult): void; reject(error: unknown): void };
 }
 
@@ -163,19 +164,29 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
       try {
         const duplicates = await findStoredBatches(batches);
         const fresh = batches.filter((b) => !duplicates.has(b.key));
-        const rows = fresh.flatMap((b) => b.rows);
         span.setAttribute("vigil.batches", batches.length);
-        span.setAttribute("vigil.rows", rows.length);
-        if (rows.length > 0) await insertWithRetry(rows, dedupToken(fresh));
+        span.setAttribute("vigil.rows", fresh.reduce((n, b) => n + b.rows.length, 0));
+        for (const batch of batches.filter((b) => duplicates.has(b.key))) settleStored(batch, true);
+        try {
+          await storeBatches(fresh);
+          for (const batch of fresh) settleStored(batch, false);
+        } catch (error) {
+          // ClickHouse refused the data itself (not the connection): find the batch
+          // responsible by storing each alone, so one bad batch cannot fail the others.
+          if (!isDataError(error) || fresh.length === 1) throw error;
+          log.warn({ err: describeStorageError(error), batches: fresh.length }, "merged insert refused; storing its batches one by one");
+          for (const batch of fresh) {
+            try {
+              await storeBatches([batch]);
+              settleStored(batch, false);
+            } catch (single) {
+              if (!isDataError(single)) throw single;
+              refuseBatch(batch, single);
+            }
+          }
+        }
         metrics.storageInsertSeconds.observe({ outcome: "ok" }, (performance.now() - started) / 1000);
         storageProblem = undefined;
-        countStored(rows);
-        for (const batch of batches) {
-          const duplicate = duplicates.has(batch.key);
-          if (batch.key) rememberCommitted(batch.key);
-          metrics.ingestBatches.inc({ outcome: duplicate ? "duplicate" : "stored" });
-          batch.settle.resolve({ stored: duplicate ? 0 : batch.rows.length, duplicate });
-        }
       } catch (error) {
         metrics.storageInsertSeconds.observe({ outcome: "error" }, (performance.now() - started) / 1000);
         storageProblem = describeStorageError(error);
@@ -184,7 +195,9 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
         log.error({ err: storageProblem, batches: batches.length }, "insert into ClickHouse failed; batches answered 503");
         const answer = new ApiError("unavailable", `storage is unavailable (${storageProblem}); the batch was not stored, retry later`, [], STORAGE_RETRY_AFTER_S);
         for (const batch of batches) {
+          if (batch.settled) continue;
           metrics.ingestBatches.inc({ outcome: "failed" });
+          batch.settled = true;
           batch.settle.reject(answer);
         }
       } finally {
@@ -193,6 +206,43 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
         span.end();
       }
     });
+  }
+
+  function settleStored(batch: PendingBatch, duplicate: boolean): void {
+    if (batch.key) rememberCommitted(batch.key);
+    if (!duplicate) countStored(batch.rows);
+    metrics.ingestBatches.inc({ outcome: duplicate ? "duplicate" : "stored" });
+    batch.settled = true;
+    batch.settle.resolve({ stored: duplicate ? 0 : batch.rows.length, duplicate });
+  }
+
+  function refuseBatch(batch: PendingBatch, error: unknown): void {
+    const reason = describeStorageError(error);
+    log.warn({ tenant: batch.tenant, batch_id: batch.batchId, err: reason }, "ClickHouse refused a batch's rows");
+    metrics.ingestBatches.inc({ outcome: "rejected" });
+    batch.settled = true;
+    batch.settle.reject(new ApiError("invalid_argument", `ClickHouse refused this batch's rows (${reason}); the batch was not stored. Check its timestamps and sizes, then send it again`));
+  }
+
+  /**
+   * Inserts the batches' events, then records their ids in the ledger. The ledger row is
+   * written only after the whole events insert returned: an insert that fails half-way
+   * (ClickHouse writes one part per day) must not leave the batch marked as stored. A
+   * crash between the two writes can at worst store a retried batch twice, never lose it.
+   */
+  async function storeBatches(batches: PendingBatch[]): Promise<void> {
+    if (batches.length === 0) return;
+    const token = dedupToken(batches);
+    await insertWithRetry("events", batches.flatMap((b) => b.rows), token);
+    const receivedAt = Math.floor(Date.now() / 1000);
+    const ledger = batches
+      .filter((b) => b.key)
+      .map((b) => ({ tenant: b.tenant, batch_id: b.batchId, events: b.rows.length, received_at: receivedAt }));
+    try {
+      if (ledger.length > 0) await insertWithRetry("ingest_batches", ledger, `${token}:ledger`);
+    } catch (error) {
+      log.error({ err: describeStorageError(error), batches: ledger.length }, "events stored but their batch ids were not recorded; a retry of these batches after a restart may store them twice");
+    }
   }
 
   /** Batch keys of this flush that the ledger says are already stored. */
@@ -217,15 +267,17 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
     return stored;
   }
 
-  async function insertWithRetry(rows: EventRow[], token: string): Promise<void> {
-    const settings = { insert_deduplication_token: token };
+  async function insertWithRetry(table: string, rows: object[], token: string): Promise<void> {
+    // A batch may span many days (a backfill); one part per day is fine for us.
+    const settings = { insert_deduplication_token: token, max_partitions_per_insert_block: "0" };
     try {
-      await db.insert("events", rows, settings);
+      await db.insert(table, rows, settings);
     } catch (error) {
+      if (isDataError(error)) throw error;
       // One immediate retry covers a dropped connection; the token makes it safe when
       // the first attempt was in fact stored.
       log.warn({ err: describeStorageError(error) }, "insert failed, retrying once with the same deduplication token");
-      await db.insert("events", rows, settings);
+      await db.insert(table, rows, settings);
     }
   }
 
@@ -272,6 +324,14 @@ function dedupToken(batches: PendingBatch[]): string {
   const hash = createHash("sha256");
   for (const key of batches.map((b) => b.key || randomUUID()).sort()) hash.update(key).update("\n");
   return hash.digest("hex");
+}
+
+/** ClickHouse answered and refused the statement (vs. a network failure or timeout). */
+function isDataError(error: unknown): boolean {
+  const type = (error as { type?: string })?.type;
+  if (!type) return false;
+  // Errors that say the server is overloaded or out of space are storage problems, not data problems.
+  return !/MEMORY_LIMIT|NOT_ENOUGH_SPACE|TOO_MANY_SIMULTANEOUS|TIMEOUT|NETWORK|SOCKET|READONLY|TABLE_IS_READ_ONLY|TOO_MANY_PARTS/.test(type);
 }
 
 /**

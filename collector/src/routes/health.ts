@@ -5,7 +5,7 @@ import type { Services } from "../app-env.js";
 export function healthRoutes(services: Services) {
   const app = new Hono();
   app.get("/", async (c) => {
-    const problem = services.storageProblem() ?? (await services.probeStorage());
+    const problem = services.storageProblem() ?? services.writer.storageProblem() ?? (await services.probeStorage());
     const body = {
       status: problem === undefined ? "ok" : "unavailable",
       storage: problem === undefined ? "ok" : problem,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { UUID_PATTERN } from "@vigil/plugin-sdk";
 import { invalidInput, parseInput } from "../validate.js";
 import type { TenantScope } from "./tenant-scope.js";
 
@@ -27,7 +28,7 @@ function encodeCursor(cursor: Cursor): string {
 const cursorSchema = z.string().transform((value, ctx) => {
   try {
     const [ts, id] = JSON.parse(Buffer.from(value, "base64url").toString("utf8")) as [unknown, unknown];
-    if (typeof ts === "number" && typeof id === "string" && /^[0-9a-f-]{36}$/.test(id)) return { ts, id } satisfies Cursor;
+    if (typeof ts === "number" && Number.isSafeInteger(ts) && typeof id === "string" && UUID_PATTERN.test(id)) return { ts, id } satisfies Cursor;
   } catch {
     // fall through to the issue below
   }

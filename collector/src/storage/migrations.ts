@@ -134,6 +134,14 @@ export const coreMigrations: Migration[] = [
       ORDER BY (tenant, agent_id)`,
     ],
   },
+  {
+    version: 4,
+    name: "batch ledger written after the events insert",
+    // The materialized view recorded a batch id as soon as any one block of its insert
+    // landed; an insert that failed half-way left the batch marked stored. The writer now
+    // records batch ids itself, after the whole insert returned.
+    statements: ({ table }) => [`DROP VIEW IF EXISTS ${table("ingest_batches_mv")}`],
+  },
 ];
 
 /**

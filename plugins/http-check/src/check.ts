@@ -38,6 +38,7 @@ export async function runCheck(check: CheckConfig, http: HttpClient, signal: Abo
       ...(check.body !== undefined ? { body: check.body } : {}),
       timeoutMs: check.timeout,
       retries: 0,
+      signal,
     });
     requestedUrl = response.url;
     outcome = judgeResponse(check, response);
