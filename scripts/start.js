@@ -126,8 +126,13 @@ if (!(await waitForHealth(120_000))) {
   console.error(`the collector did not become healthy at ${collectorUrl}/health`);
   stop(1);
 } else {
+  // The admin key first: whatever happens next, it must not go unseen.
+  if (generatedToken) process.stderr.write(`\n  Admin API key (shown once; only its hash is stored — keep it now):\n    ${adminToken}\n\n`);
   if (!existsSync(agentConfig)) {
-    const key = await agentKey();
+    const key = await agentKey().catch((error) => {
+      console.error(`creating the agent's ingest key failed: ${error.message}`);
+      return undefined;
+    });
     if (!key) {
       console.error(
         `\nCannot set up the agent: ${agentConfig} does not exist and there is no admin key to create its ingest key.\n` +
@@ -144,9 +149,7 @@ if (!(await waitForHealth(120_000))) {
         `  Health          ${collectorUrl}/health\n` +
         `  Metrics         ${collectorUrl}/metrics   http://${intake}/metrics\n` +
         `  Agent status    http://${intake}/status   (or: npx -y pnpm@10 exec vigil-agent status --url http://${intake})\n` +
-        `  Data            ${dataDir}\n` +
-        (generatedToken ? `\n  Admin API key (shown once; only its hash is stored — keep it now):\n    ${adminToken}\n` : "") +
-        "\n",
+        `  Data            ${dataDir}\n\n`,
     );
   }
 }

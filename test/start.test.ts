@@ -28,7 +28,7 @@ describe("pnpm start", () => {
     });
 
     const deadline = Date.now() + 90_000;
-    while (!/Admin API key[^\n]*\n\s+vgl_/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (!(/Admin API key[^\n]*\n\s+vgl_/.test(stderr) && stderr.includes("Agent status")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(stderr).toContain(`http://127.0.0.1:${port}/health`);
     expect(stderr).toContain(`http://127.0.0.1:${intakePort}/status`);
     const token = /Admin API key[^\n]*\n\s+(vgl_\S+)/.exec(stderr)![1]!;

@@ -76,11 +76,18 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
     enqueue,
   });
   // Errors that escape a plugin's callbacks restart that plugin instead of killing the agent.
-  const onEscaped = (error: unknown) => {
-    if (!host.handleEscapedError(error)) log.error({ err: (error as Error)?.stack ?? String(error) }, "unhandled error outside any plugin");
+  // An exception outside every plugin is a bug of the agent itself: exit (the queue is
+  // durable, a supervisor restarts us) rather than run on in an unknown state.
+  const onException = (error: unknown) => {
+    if (host.handleEscapedError(error)) return;
+    log.fatal({ err: (error as Error)?.stack ?? String(error) }, "uncaught exception outside any plugin; exiting");
+    process.exit(1);
   };
-  process.on("uncaughtException", onEscaped);
-  process.on("unhandledRejection", onEscaped);
+  const onRejection = (error: unknown) => {
+    if (!host.handleEscapedError(error)) log.error({ err: (error as Error)?.stack ?? String(error) }, "unhandled promise rejection outside any plugin");
+  };
+  process.on("uncaughtException", onException);
+  process.on("unhandledRejection", onRejection);
 
   const remoteFile = join(dataDir, "remote-config.json");
   let remote: VersionedConfig = await readLastGoodRemote(remoteFile);
@@ -222,8 +229,8 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
         // a plugin waiting on one can stop; appends already accepted are still written.
         await queue.close();
         await host.stopAll();
-        process.off("uncaughtException", onEscaped);
-        process.off("unhandledRejection", onEscaped);
+        process.off("uncaughtException", onException);
+        process.off("unhandledRejection", onRejection);
         log.info("agent stopped");
       })();
       return stopping;

@@ -151,7 +151,10 @@ describe("remote config", () => {
     expect(await stream.next()).toEqual({ event: "config", data: { version: 2, config: { plugins: {} } } });
 
     const one = await env.request("GET", "/api/agents/agent-web-1", { token: reader.token });
-    expect(one.json).toMatchObject({ config_version: 0, desired_config_version: 2, remote_config: { version: 2, config: { plugins: {} } } });
+    expect(one.json).toMatchObject({ config_version: 0, desired_config_version: 2, remote_config: { version: 2, config: null } });
+    expect(one.json.remote_config.config_hidden).toContain("admin scope");
+    const asAdmin = await env.request("GET", "/api/agents/agent-web-1");
+    expect(asAdmin.json.remote_config).toMatchObject({ version: 2, config: { plugins: {} } });
     expect(Date.parse(one.json.remote_config.updated_at)).toBeGreaterThan(0);
     stream.close();
   });
@@ -164,7 +167,8 @@ describe("remote config", () => {
     const one = await env.request("GET", "/api/agents/agent-not-yet-here", { token: reader.token });
     expect(one.status).toBe(200);
     expect(one.json).toMatchObject({ id: "agent-not-yet-here", name: null, online: false, last_heartbeat: null, queue: null, plugins: [], desired_config_version: 1 });
-    expect(one.json.remote_config).toMatchObject({ version: 1, config });
+    expect(one.json.remote_config).toMatchObject({ version: 1, config: null });
+    expect((await env.request("GET", "/api/agents/agent-not-yet-here")).json.remote_config).toMatchObject({ version: 1, config });
     const list = await env.request("GET", "/api/agents?limit=1000", { token: reader.token });
     expect(list.json.agents.at(-1)).toMatchObject({ id: "agent-not-yet-here", last_heartbeat: null });
 

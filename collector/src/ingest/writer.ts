@@ -37,6 +37,7 @@ interface PendingBatch {
 }
 
 const RECENT_BATCH_IDS = 50_000;
+const MAX_EVENT_LABEL_PAIRS = 500;
 const STORAGE_RETRY_AFTER_S = 5;
 const SHED_RETRY_AFTER_S = 1;
 
@@ -63,6 +64,7 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
   let closed = false;
   const inFlight = new Map<string, Promise<SubmitResult>>();
   const recent = new Set<string>();
+  const labelPairs = new Set<string>();
   let storageProblem: string | undefined;
 
   function queuedRows(): number {
@@ -281,6 +283,10 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
     }
   }
 
+  /**
+   * source and type come from senders, so the label pairs are capped: past
+   * MAX_EVENT_LABEL_PAIRS distinct pairs, new ones are counted under "other".
+   */
   function countStored(rows: EventRow[]): void {
     const counts = new Map<string, { source: string; type: string; n: number }>();
     for (const row of rows) {
@@ -289,7 +295,12 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
       if (entry) entry.n++;
       else counts.set(k, { source: row.source, type: row.type, n: 1 });
     }
-    for (const { source, type, n } of counts.values()) metrics.ingestEvents.inc({ source, type }, n);
+    for (const { source, type, n } of counts.values()) {
+      const pair = `${source}\u0000${type}`;
+      if (!labelPairs.has(pair) && labelPairs.size < MAX_EVENT_LABEL_PAIRS) labelPairs.add(pair);
+      const known = labelPairs.has(pair);
+      metrics.ingestEvents.inc(known ? { source, type } : { source: "other", type: "other" }, n);
+    }
   }
 
   /** Stops taking batches and waits until every queued batch is answered. */

@@ -4,6 +4,7 @@ import { AGENT_ID_PATTERN, agentCommandSchema, remoteConfigSchema } from "@vigil
 import type { AppEnv, Services } from "../app-env.js";
 import type { AgentCursor } from "../agents/store.js";
 import { authenticate, requireScope } from "../auth/middleware.js";
+import { hasScope } from "../auth/tokens.js";
 import { ApiError } from "../errors.js";
 import { invalidInput, parseInput } from "../validate.js";
 import { agentBodyLimit } from "./agent-protocol.js";
@@ -56,6 +57,11 @@ export function agentRoutes(services: Services) {
     const id = agentIdParam(c);
     const agent = await services.agents.getAgent(c.get("scope"), id);
     if (!agent) throw new ApiError("not_found", `no agent "${id}" in this tenant: it never sent a heartbeat and has no remote config`);
+    // Plugin configs can hold credentials: only admins see their content.
+    if (!hasScope(c.get("key").scopes, "admin")) {
+      const { config: _hidden, ...meta } = agent.remote_config;
+      return c.json({ ...agent, remote_config: { ...meta, config: null, config_hidden: "the remote config's content needs a key with the admin scope" } });
+    }
     return c.json(agent);
   });
 
