@@ -1,38 +1,57 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseDocument } from "yaml";
+import { parse as parseYaml, parseDocument } from "yaml";
 import type { PluginDefinition } from "@vigil/plugin-sdk";
 import { agentConfigSchema, type AgentConfig } from "./schema.js";
-import { ConfigError, problemsFromIssues, type ConfigProblem } from "./problems.js";
+import { ConfigError, formatPath, problemsFromIssues, type ConfigProblem } from "./problems.js";
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
- * Replaces `${NAME}` and `${NAME:-fallback}` in the file's text. An unset variable
- * without a fallback is a problem, not an empty string: a missing API key should
- * stop the agent with a clear message.
+ * Replaces `${NAME}` and `${NAME:-fallback}` inside the parsed document's string values —
+ * never in the YAML text, so a value holding `#`, `:` or a newline cannot change the
+ * document's structure. A value that is exactly one reference takes the variable's
+ * YAML type (`${PORT}` → a number). An unset variable without a fallback is a problem
+ * named by its path, not an empty string: a missing API key must stop the agent.
  */
-export function interpolateEnv(text: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (whole, name: string, fallback: string | undefined) => {
-    const value = env[name];
-    if (value !== undefined && value !== "") return value;
-    if (fallback !== undefined) return fallback;
-    problems.push({ path: "", message: `environment variable ${name} is not set (used as ${whole}); set it or write \${${name}:-default}` });
-    return "";
-  });
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, problems: ConfigProblem[], path: PropertyKey[] = []): unknown {
+  if (typeof value === "string") {
+    if (!value.includes("${")) return value;
+    const lookup = (whole: string, name: string, fallback: string | undefined): string => {
+      const found = env[name];
+      if (found !== undefined && found !== "") return found;
+      if (fallback !== undefined) return fallback;
+      problems.push({ path: formatPath(path), message: `environment variable ${name} is not set (used as ${whole}); set it or write \${${name}:-default}` });
+      return "";
+    };
+    const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(value);
+    if (whole) {
+      const text = lookup(whole[0], whole[1]!, whole[2]);
+      const typed: unknown = parseYaml(text);
+      return typeof typed === "number" || typeof typed === "boolean" ? typed : text;
+    }
+    return value.replace(ENV_REFERENCE, (all, name: string, fallback: string | undefined) => lookup(all, name, fallback));
+  }
+  if (Array.isArray(value)) return value.map((item, index) => interpolateEnv(item, env, problems, [...path, index]));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, [...path, key])]));
+  }
+  return value;
 }
 
 /** Parses YAML text into a validated agent config, or throws ConfigError listing every problem. */
 export function parseAgentConfig(text: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const problems: ConfigProblem[] = [];
-  const interpolated = interpolateEnv(text, env, problems);
-  const doc = parseDocument(interpolated, { prettyErrors: true });
+  const doc = parseDocument(text, { prettyErrors: true });
   for (const error of doc.errors) {
     const line = error.linePos?.[0];
     const message = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     problems.push({ path: "", message: `YAML syntax${line ? ` at line ${line.line}, column ${line.col}` : ""}: ${message}` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const raw: unknown = doc.toJS() ?? {};
+  const raw = interpolateEnv(doc.toJS() ?? {}, env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   const result = agentConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(problemsFromIssues(result.error.issues));
   const ids = new Set<string>();
