@@ -31,7 +31,9 @@ if (!adminToken && firstStart) {
 
 const children = [];
 function run(name, args, env = {}) {
-  const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, ...env } });
+  // Own process group: Ctrl-C in a terminal signals the whole foreground group, and a
+  // child that got both that SIGINT and our SIGTERM would take it as "exit at once".
+  const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, ...env }, detached: true });
   children.push({ name, child });
   child.on("exit", (code, signal) => {
     if (!stopping) {
