@@ -2,6 +2,7 @@
 import { main } from "../dist/cli.js";
 
 main().catch((error) => {
-  process.stderr.write(`vigil-collector: ${error?.stack ?? error}\n`);
+  // A start-up failure is explained by its message; the stack only with VIGIL_DEBUG=1.
+  process.stderr.write(`vigil-collector: ${(process.env.VIGIL_DEBUG === "1" ? error?.stack : error?.message) ?? error}\n`);
   process.exit(1);
 });

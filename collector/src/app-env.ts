@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { CollectorPart } from "@vigil/plugin-sdk";
 import type { PushHub } from "./agents/push-hub.js";
 import type { AgentStore } from "./agents/store.js";
 import type { ApiKey, KeyStore } from "./auth/key-store.js";
@@ -15,6 +16,8 @@ export interface Services {
   agents: AgentStore;
   /** Open agent push streams of this replica. */
   agentHub: PushHub;
+  /** Collector parts of the plugins named in the configuration. */
+  parts: CollectorPart[];
   metrics: Metrics;
   log: Logger;
   version: string;

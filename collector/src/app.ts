@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv, Services } from "./app-env.js";
+import { PluginApiError } from "@vigil/plugin-sdk";
 import { ApiError, errorBody, respondWithError } from "./errors.js";
+import { mountPluginRoutes } from "./plugins/routes.js";
 import { UnscopedQueryError } from "./storage/tenant-scope.js";
 import { agentProtocolRoutes } from "./routes/agent-protocol.js";
 import { agentRoutes } from "./routes/agents.js";
@@ -29,6 +31,8 @@ export function createApp(services: Services) {
   app.route("/api/tenants", tenantRoutes(services));
   app.route("/api/agents", agentRoutes(services));
 
+  mountPluginRoutes(app, services, services.parts);
+
   app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}: see the API reference in the README`), 404));
 
   app.onError((error, c) => {
@@ -49,6 +53,7 @@ export function createApp(services: Services) {
 
 function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
+  if (error instanceof PluginApiError) return new ApiError(error.code, error.message, error.details);
   if (error instanceof UnscopedQueryError) return undefined;
   if (error instanceof HTTPException) {
     const status = error.status;

@@ -15,6 +15,8 @@ Options (each has an environment equivalent):
   --data-dir DIR       embedded ClickHouse data directory           VIGIL_DATA_DIR (default ./data)
   --log-format FMT     json | pretty | auto (pretty on a terminal)  VIGIL_LOG_FORMAT (default auto)
   --log-level LVL      trace | debug | info | warn | error          VIGIL_LOG_LEVEL (default info)
+  --plugin NAME        load a plugin's collector part (tables, API   VIGIL_COLLECTOR_PLUGINS
+                       routes): a package name or a path; repeat     (comma-separated)
   -h, --help           show this help
   -v, --version        print the version
 
@@ -44,6 +46,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
         "data-dir": { type: "string" },
         "log-format": { type: "string" },
         "log-level": { type: "string" },
+        plugin: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -74,6 +77,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
     retentionDays: pick(undefined, "VIGIL_RETENTION_DAYS"),
     bootstrapToken: pick(undefined, "VIGIL_BOOTSTRAP_TOKEN"),
     logFormat: pick(values["log-format"], "VIGIL_LOG_FORMAT"),
+    plugins: values.plugin ?? env.VIGIL_COLLECTOR_PLUGINS?.split(",").map((s) => s.trim()).filter(Boolean),
     logLevel: pick(values["log-level"], "VIGIL_LOG_LEVEL"),
     writer: Object.fromEntries(Object.entries(writer).filter(([, v]) => v !== undefined)),
   };
@@ -91,6 +95,7 @@ const SETTING_NAMES: Record<string, string> = {
   bootstrapToken: "VIGIL_BOOTSTRAP_TOKEN",
   logFormat: "--log-format / VIGIL_LOG_FORMAT",
   logLevel: "--log-level / VIGIL_LOG_LEVEL",
+  plugins: "--plugin / VIGIL_COLLECTOR_PLUGINS",
   "writer.maxRows": "VIGIL_FLUSH_ROWS",
   "writer.maxBytes": "VIGIL_FLUSH_BYTES",
   "writer.maxDelayMs": "VIGIL_FLUSH_MS",

@@ -39,6 +39,10 @@ export const collectorConfigSchema = z
       .max(256)
       .optional()
       .describe("First admin API key of the default tenant, used only when no key exists yet (VIGIL_BOOTSTRAP_TOKEN)."),
+    plugins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("Plugins whose collector part (tables, routes) to load: package names or paths (--plugin, repeatable; VIGIL_COLLECTOR_PLUGINS, comma-separated)."),
     logFormat: z.enum(["json", "pretty", "auto"]).default("auto").describe("Log format (--log-format, VIGIL_LOG_FORMAT)."),
     logLevel: z
       .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])

@@ -15,6 +15,8 @@ import { createStorageClient, describeTarget, type StorageTarget } from "./stora
 import { openDatabase } from "./storage/database.js";
 import { runMigrations } from "./storage/migrations.js";
 import { VERSION } from "./version.js";
+import { loadCollectorParts } from "./plugins/load.js";
+import { runPluginMigrations } from "./plugins/migrations.js";
 
 const STORAGE_PROBE_MS = 2_000;
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -47,6 +49,8 @@ export async function startCollector(
   log: Logger,
   options: { onBootstrapToken?: (token: string) => void } = {},
 ): Promise<RunningCollector> {
+  // Plugins first: a missing or broken one stops the start before anything is opened.
+  const parts = await loadCollectorParts(config.plugins);
   const target = storageTargetFrom(config);
   const client = createStorageClient(target);
   const db = openDatabase(client, target.database);
@@ -76,6 +80,7 @@ export async function startCollector(
     keys,
     agents,
     agentHub,
+    parts,
     metrics,
     log,
     version: VERSION,
@@ -92,6 +97,7 @@ export async function startCollector(
     preparing = true;
     try {
       await runMigrations(db, { retentionDays: config.retentionDays, log });
+      await runPluginMigrations(db, parts, { retentionDays: config.retentionDays, log });
       const created = await bootstrapFirstKey(db, keys, log, config.bootstrapToken);
       if (created?.generated) {
         bootstrapToken = created.token;
@@ -123,7 +129,15 @@ export async function startCollector(
   }, STORAGE_PROBE_MS);
   probe.unref();
 
-  const app = createApp(services);
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp(services);
+  } catch (error) {
+    // Two routes for one path (a plugin clash): undo what was started, then report.
+    clearInterval(probe);
+    await client.close();
+    throw error;
+  }
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
     (s as Server).once("error", reject);

@@ -142,6 +142,16 @@ export const coreMigrations: Migration[] = [
     // records batch ids itself, after the whole insert returned.
     statements: ({ table }) => [`DROP VIEW IF EXISTS ${table("ingest_batches_mv")}`],
   },
+  {
+    version: 5,
+    name: "plugin migrations",
+    // Plugins number their migrations on their own; this records them per plugin.
+    statements: ({ table }) => [
+      `CREATE TABLE IF NOT EXISTS ${table("plugin_migrations")} (
+        plugin LowCardinality(String), version UInt32, name String, applied_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree ORDER BY (plugin, version)`,
+    ],
+  },
 ];
 
 /**

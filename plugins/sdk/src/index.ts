@@ -4,3 +4,4 @@ export * from "./event.js";
 export * from "./batch.js";
 export * from "./plugin.js";
 export * from "./agent-protocol.js";
+export * from "./collector-part.js";
