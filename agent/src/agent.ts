@@ -131,6 +131,7 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
     timeoutMs: config.collector.timeout,
     batchMaxEvents: config.shipper.batch_max_events,
     batchMaxBytes: config.shipper.batch_max_bytes,
+    concurrency: config.shipper.concurrency,
     flushIntervalMs: config.shipper.flush_interval,
     maxBackoffMs: config.shipper.max_backoff,
     queue,

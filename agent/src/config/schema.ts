@@ -73,6 +73,7 @@ export const agentConfigSchema = z
           .pipe(z.number().min(1024, "shipper.batch_max_bytes is at least 1KiB").max(MAX_BATCH_DECOMPRESSED_BYTES / 2, `shipper.batch_max_bytes is at most ${MAX_BATCH_DECOMPRESSED_BYTES / 2} bytes (half the collector's MAX_BATCH_DECOMPRESSED_BYTES)`))
           .prefault("1MiB")
           .describe("Uncompressed bytes per batch at most."),
+        concurrency: z.number().int().min(1).max(16).default(4).describe("Batches sent to the collector side by side."),
         flush_interval: durationSchema().prefault("1s").describe("Longest wait for a batch to fill."),
         max_backoff: durationSchema().prefault("60s").describe("Ceiling of the retry backoff."),
       })

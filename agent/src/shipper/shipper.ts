@@ -17,6 +17,8 @@ export interface ShipperOptions {
   timeoutMs: number;
   batchMaxEvents: number;
   batchMaxBytes: number;
+  /** Requests in flight at once, each up to batchMaxEvents / batchMaxBytes. */
+  concurrency: number;
   flushIntervalMs: number;
   maxBackoffMs: number;
   queue: DiskQueue;
@@ -36,7 +38,7 @@ type Outcome = { kind: "acked"; events: number } | { kind: "retry"; reason: stri
  * counted and logged instead of blocking everything behind it.
  */
 export function createShipper(options: ShipperOptions) {
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: options.concurrency });
   const url = new URL("/v1/events", options.collectorUrl).toString();
   let stopping = false;
   let loop: Promise<void> | undefined;
@@ -99,9 +101,19 @@ export function createShipper(options: ShipperOptions) {
     }
   }
 
+  /**
+   * One queue batch holds up to `concurrency` request-sized chunks, sent side by side
+   * (the collector merges concurrent requests into one insert). Each chunk's id is the
+   * queue batch id plus its position, so it is as stable across retries and restarts as
+   * the queue batch itself; chunks already delivered are not sent again in this run, and
+   * after a restart the collector answers them as duplicates. The queue batch is acked
+   * once every chunk got a 2xx (or was refused as invalid, which is counted).
+   */
   async function runUntilError(): Promise<void> {
     let attempt = 0;
     let waitedToFill = false;
+    let delivered = new Set<string>();
+    let deliveredFor: string | undefined;
     while (!stopping) {
       const waiting = options.queue.stats().records;
       if (waiting === 0) {
@@ -116,28 +128,42 @@ export function createShipper(options: ShipperOptions) {
         continue;
       }
       waitedToFill = false;
-      const batch = await options.queue.next({ maxRecords: options.batchMaxEvents, maxBytes: options.batchMaxBytes });
+      const batch = await options.queue.next({
+        maxRecords: options.batchMaxEvents * options.concurrency,
+        maxBytes: options.batchMaxBytes * options.concurrency,
+      });
       if (!batch) continue;
-      const outcome = await send(batch);
-      if (outcome.kind === "acked") {
+      if (deliveredFor !== batch.id) {
+        delivered = new Set();
+        deliveredFor = batch.id;
+      }
+      const chunks = splitBatch(batch, options.batchMaxEvents, options.batchMaxBytes).filter((chunk) => !delivered.has(chunk.id));
+      const outcomes = await Promise.all(chunks.map(async (chunk) => ({ chunk, outcome: await send(chunk) })));
+      let retry: Extract<Outcome, { kind: "retry" }> | undefined;
+      for (const { chunk, outcome } of outcomes) {
+        if (outcome.kind === "acked") {
+          delivered.add(chunk.id);
+          options.metrics.eventsShipped.inc(outcome.events);
+        } else if (outcome.kind === "poison") {
+          delivered.add(chunk.id);
+          options.log.error({ batch_id: chunk.id, events: chunk.records.length, reason: outcome.reason }, "collector refused the batch as invalid; dropping it");
+          options.metrics.eventsDropped.inc({ reason: "rejected" }, chunk.records.length);
+        } else {
+          retry ??= outcome;
+        }
+      }
+      if (!retry) {
         await options.queue.ack(batch.id);
-        options.metrics.eventsShipped.inc(outcome.events);
         options.metrics.queueBytes.set(options.queue.stats().bytes);
         lastError = undefined;
         lastSuccessAt = Date.now();
         attempt = 0;
-      } else if (outcome.kind === "poison") {
-        options.log.error({ batch_id: batch.id, events: batch.records.length, reason: outcome.reason }, "collector refused the batch as invalid; dropping it");
-        options.metrics.eventsDropped.inc({ reason: "rejected" }, batch.records.length);
-        await options.queue.ack(batch.id);
-        options.metrics.queueBytes.set(options.queue.stats().bytes);
-        attempt = 0;
       } else {
-        const delay = Math.min(retryDelay(attempt, outcome.retryAfter, 500, options.maxBackoffMs), options.maxBackoffMs);
+        const delay = Math.min(retryDelay(attempt, retry.retryAfter, 500, options.maxBackoffMs), options.maxBackoffMs);
         attempt++;
-        lastError = outcome.reason;
+        lastError = retry.reason;
         options.metrics.retries.inc();
-        options.log.warn({ batch_id: batch.id, attempt, retry_in_ms: Math.round(delay), reason: outcome.reason }, "batch not delivered; will retry");
+        options.log.warn({ batch_id: batch.id, attempt, retry_in_ms: Math.round(delay), reason: retry.reason }, "batch not delivered; will retry");
         await sleep(delay);
       }
     }
@@ -169,6 +195,25 @@ export function createShipper(options: ShipperOptions) {
     /** Why shipping is failing right now, if it is. */
     problem: () => lastError,
   };
+}
+
+/** Splits a queue batch into request-sized chunks with ids derived from the batch id and position. */
+export function splitBatch(batch: QueueBatch, maxRecords: number, maxBytes: number): QueueBatch[] {
+  const chunks: QueueBatch[] = [];
+  let records: Buffer[] = [];
+  let bytes = 0;
+  const flush = () => {
+    chunks.push({ id: `${batch.id}:${chunks.length}`, records, bytes });
+    records = [];
+    bytes = 0;
+  };
+  for (const record of batch.records) {
+    if (records.length > 0 && (records.length >= maxRecords || bytes + record.length > maxBytes)) flush();
+    records.push(record);
+    bytes += record.length;
+  }
+  if (records.length > 0) flush();
+  return chunks;
 }
 
 function errorMessage(text: string): string {
