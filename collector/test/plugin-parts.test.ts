@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, COLLECTOR_BIN, tempDir } from "../../test/support/collector-process.js";
+import { REPO_ROOT, COLLECTOR_BIN, TEST_TOKEN, tempDir } from "../../test/support/collector-process.js";
+import { openAgentStream } from "./support/agent-stream.js";
 import { startInProcess } from "../../test/support/in-process.js";
 
 const parts = join(REPO_ROOT, "test/fixtures/collector-parts");
@@ -39,6 +40,18 @@ describe("plugin collector parts", () => {
     const mine = await env.request("POST", "/api/notes", { body: { text: "for a only" } });
     expect((await env.request("GET", "/api/notes", { token: tenantB })).json.notes).toEqual([]);
     expect((await env.request("GET", `/api/notes/${mine.json.id}`, { token: tenantB })).status).toBe(404);
+  });
+
+  it("push commands to the tenant's connected agents, and only to that tenant's", async () => {
+    const mine = await openAgentStream(env.collector.url, TEST_TOKEN, "agent-of-a-1");
+    const theirs = await openAgentStream(env.collector.url, tenantB, "agent-of-b-1");
+    expect((await mine.next()).event).toBe("config");
+    expect((await theirs.next()).event).toBe("config");
+    const res = await env.request("POST", "/api/notes/announce", { body: { text: "hi" } });
+    expect(res.json).toEqual({ delivered: 1 });
+    expect(await mine.next()).toEqual({ event: "command", data: { name: "note-added", args: { text: "hi" } } });
+    mine.close();
+    theirs.close();
   });
 
   it("record their migrations per plugin", async () => {

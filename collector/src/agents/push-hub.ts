@@ -123,6 +123,14 @@ export function createPushHub(log: Logger) {
     pushConfig: (tenant: string, agentId: string, config: VersionedConfig) => push(tenant, agentId, { event: "config", data: config }),
     /** Sends a command to the agent's open streams; returns how many it went to. Not queued. */
     pushCommand: (tenant: string, agentId: string, command: AgentCommand) => push(tenant, agentId, { event: "command", data: command }),
+    /** Sends a command to every open stream of the tenant's agents; returns how many it went to. Not queued. */
+    broadcastCommand(tenant: string, command: AgentCommand): number {
+      let delivered = 0;
+      for (const set of [...byAgent.values()]) {
+        for (const connection of [...set]) if (connection.tenant === tenant && connection.deliver({ event: "command", data: command })) delivered++;
+      }
+      return delivered;
+    },
     /** Open streams, all tenants. */
     size: () => [...byAgent.values()].reduce((n, set) => n + set.size, 0),
     get closed() {

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { CollectorPart, PluginRoute, TenantStorage } from "@vigil/plugin-sdk";
+import { agentCommandSchema, type CollectorPart, type PluginRoute, type TenantStorage } from "@vigil/plugin-sdk";
+import { parseInput } from "../validate.js";
 import type { AppEnv, Services } from "../app-env.js";
 import { authenticate, requireScope } from "../auth/middleware.js";
 import { ApiError } from "../errors.js";
@@ -62,6 +63,9 @@ function mount(app: Hono<AppEnv>, services: Services, part: CollectorPart, route
         body,
         storage: pluginStorage(part, c.get("scope")),
         key: { id: key.id, scopes: key.scopes },
+        agents: {
+          broadcast: (command) => services.agentHub.broadcastCommand(key.tenant, parseInput(agentCommandSchema, command)),
+        },
       });
       const status = response.status ?? 200;
       if (status === 204 || response.body === undefined) return c.body(null, status as 200);

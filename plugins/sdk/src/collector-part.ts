@@ -36,6 +36,15 @@ export interface PluginRequest {
   body: unknown;
   storage: TenantStorage;
   key: { id: string; scopes: readonly string[] };
+  /** The tenant's agents connected to this collector. */
+  agents: {
+    /**
+     * Pushes a command at once to every connected agent of the tenant (their plugins'
+     * `onCommand`), e.g. "keywords changed"; returns how many streams it reached. Not
+     * queued: pair it with state the agents also fetch on their own.
+     */
+    broadcast(command: { name: string; plugin?: string; args?: Record<string, unknown> }): number;
+  };
 }
 
 export interface PluginResponse {
