@@ -1,0 +1,2 @@
+// The Reddit source is being built: matcher, client and streams land here next.
+export {};
