@@ -66,11 +66,19 @@ export function createRedditClient(options: RedditClientOptions) {
       ...(signal ? { signal } : {}),
     });
     obeyRateLimit(response);
-    if (response.status !== 200) {
-      throw new RedditApiError(`Reddit refused the credentials (${response.status} ${response.text.slice(0, 200)}): check clientId, clientSecret and the grant fields`, response.status);
+    let body: { access_token?: string; expires_in?: number; error?: string } = {};
+    try {
+      body = JSON.parse(response.text) as typeof body;
+    } catch {
+      // not JSON: reported below by status
     }
-    const body = JSON.parse(response.text) as { access_token?: string; expires_in?: number };
-    if (!body.access_token) throw new RedditApiError("Reddit's token answer had no access_token", response.status);
+    // Reddit may answer a refused grant with 200 and {"error": …}: read the body either way.
+    if (response.status !== 200 || body.error || !body.access_token) {
+      throw new RedditApiError(
+        `Reddit refused the credentials (${response.status}${body.error ? ` ${body.error}` : ""}): check clientId, clientSecret and the grant fields (refreshToken, or username and password)`,
+        response.status,
+      );
+    }
     token = { value: body.access_token, expiresAt: now() + (body.expires_in ?? 3600) * 1000 };
     return token.value;
   }
