@@ -55,7 +55,7 @@ function mount(app: Hono<AppEnv>, services: Services, part: CollectorPart, route
       },
     }),
     async (c) => {
-      const body = route.method === "POST" || route.method === "PUT" ? await readJson(c.req.raw) : {};
+      const body = route.method === "POST" || route.method === "PUT" || route.method === "PATCH" ? await readJson(c.req.raw) : {};
       const key = c.get("key");
       const response = await route.handler({
         params: c.req.param() as Record<string, string>,

@@ -32,7 +32,7 @@ export type RouteScope = "read" | "ingest" | "admin";
 export interface PluginRequest {
   params: Record<string, string>;
   query: Record<string, string>;
-  /** The parsed JSON body (`{}` when empty), for POST/PUT. */
+  /** The parsed JSON body (`{}` when empty), for POST, PUT and PATCH. */
   body: unknown;
   storage: TenantStorage;
   key: { id: string; scopes: readonly string[] };
@@ -53,7 +53,7 @@ export interface PluginResponse {
 }
 
 export interface PluginRoute {
-  method: "GET" | "POST" | "PUT" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** An absolute path under /api (`/api/keywords`, `/api/keywords/:id`). */
   path: string;
   scope: RouteScope;
