@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
-import type { heartbeatSchema, RemoteConfig, VersionedConfig } from "@vigil/plugin-sdk";
+import { nextRowVersion, type heartbeatSchema, type RemoteConfig, type VersionedConfig } from "@vigil/plugin-sdk";
 import type { Database } from "../storage/database.js";
 import type { TenantScope } from "../storage/tenant-scope.js";
 
@@ -69,12 +69,6 @@ interface ConfigRow {
   updated_ms: number;
 }
 
-let lastVersion = 0;
-/** Row versions for ReplacingMergeTree: a microsecond clock, strictly increasing in this process. */
-function nextVersion(): number {
-  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
-  return lastVersion;
-}
 
 const cacheKey = (tenant: string, agentId: string) => `${tenant}\u0000${agentId}`;
 
@@ -133,7 +127,7 @@ export function createAgentStore(db: Database, log: Logger) {
       const updatedAt = Date.now();
       const value: StoredConfig = { version: current.version + 1, config, updated_at: new Date(updatedAt).toISOString() };
       await scope.insert("agent_configs", [
-        { agent_id: agentId, config_version: value.version, config: JSON.stringify(value.config), updated_at: updatedAt, version: nextVersion(), is_deleted: 0 },
+        { agent_id: agentId, config_version: value.version, config: JSON.stringify(value.config), updated_at: updatedAt, version: nextRowVersion(), is_deleted: 0 },
       ]);
       remember(scope.tenant, agentId, value);
       log.info({ tenant: scope.tenant, agent_id: agentId, config_version: value.version }, "agent remote config set");
@@ -162,7 +156,7 @@ export function createAgentStore(db: Database, log: Logger) {
       queue_bytes: Math.round(heartbeat.queue.bytes),
       queue_records: Math.round(heartbeat.queue.records),
       plugins: JSON.stringify(heartbeat.plugins),
-      version: nextVersion(),
+      version: nextRowVersion(),
       is_deleted: 0,
     });
   }

@@ -1,3 +1,4 @@
+import { nextRowVersion } from "@vigil/plugin-sdk";
 import type { Logger } from "pino";
 import { ApiError } from "../errors.js";
 import type { Database } from "../storage/database.js";
@@ -35,12 +36,6 @@ const KEY_COLUMNS = "tenant, id, name, prefix, hash, scopes, toUnixTimestamp64Mi
 const RELOAD_INTERVAL_MS = 15_000;
 const MISS_RELOAD_MIN_GAP_MS = 1_000;
 
-let lastVersion = 0;
-/** Row versions for ReplacingMergeTree: a microsecond clock, strictly increasing in this process. */
-function nextVersion(): number {
-  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
-  return lastVersion;
-}
 
 function publicKey(row: KeyRow): ApiKey {
   return { tenant: row.tenant, id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes, created_at: new Date(Number(row.created_ms)).toISOString() };
@@ -48,7 +43,7 @@ function publicKey(row: KeyRow): ApiKey {
 
 function storedKey(row: KeyRow, deleted: boolean) {
   const { created_ms, ...rest } = row;
-  return { ...rest, created_at: Number(created_ms), version: nextVersion(), is_deleted: deleted ? 1 : 0 };
+  return { ...rest, created_at: Number(created_ms), version: nextRowVersion(), is_deleted: deleted ? 1 : 0 };
 }
 
 /**
@@ -138,7 +133,7 @@ export function createKeyStore(db: Database, log: Logger) {
 
   async function createTenant(input: { id: string; name: string; operator: boolean }): Promise<Tenant> {
     const created = Date.now();
-    await db.insert("tenants", [{ ...input, created_at: created, version: nextVersion(), is_deleted: 0 }]);
+    await db.insert("tenants", [{ ...input, created_at: created, version: nextRowVersion(), is_deleted: 0 }]);
     return { ...input, created_at: new Date(created).toISOString() };
   }
 

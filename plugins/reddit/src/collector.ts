@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PluginApiError, defineCollectorPart, parseRequest, uuidv7, type PluginRequest } from "@vigil/plugin-sdk";
+import { PluginApiError, defineCollectorPart, nextRowVersion, parseRequest, uuidv7, type PluginRequest } from "@vigil/plugin-sdk";
 import { SUBREDDIT_PATTERN } from "./listing.js";
 import { validateKeyword } from "./matcher.js";
 
@@ -76,11 +76,6 @@ function present(row: KeywordRow) {
 
 const COLUMNS = "id, keyword, mode, subreddits, exclude, is_active, created_by, toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(updated_at) AS updated_ms";
 
-let lastVersion = 0;
-function nextVersion(): number {
-  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
-  return lastVersion;
-}
 
 async function findKeyword(request: PluginRequest, id: string): Promise<KeywordRow> {
   const [row] = await request.storage.query<KeywordRow>(
@@ -94,7 +89,7 @@ async function findKeyword(request: PluginRequest, id: string): Promise<KeywordR
 async function writeKeyword(request: PluginRequest, row: KeywordRow, deleted = false): Promise<void> {
   const { created_ms, updated_ms, ...rest } = row;
   await request.storage.insert("keywords", [
-    { ...rest, is_active: Boolean(rest.is_active), created_at: Number(created_ms), updated_at: Number(updated_ms), version: nextVersion(), is_deleted: deleted ? 1 : 0 },
+    { ...rest, is_active: Boolean(rest.is_active), created_at: Number(created_ms), updated_at: Number(updated_ms), version: nextRowVersion(), is_deleted: deleted ? 1 : 0 },
   ]);
   request.agents.broadcast({ name: KEYWORDS_CHANGED, args: { id: row.id } });
 }

@@ -96,3 +96,14 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown): z.
   const first = details[0]!;
   throw new PluginApiError("invalid_argument", first.path ? `${first.path}: ${first.message}` : first.message, details);
 }
+
+let lastRowVersion = 0;
+/**
+ * The `version` of a row in a `ReplacingMergeTree(version, is_deleted)` table: a
+ * microsecond clock, strictly increasing within the process, so a later write always
+ * wins over an earlier one.
+ */
+export function nextRowVersion(): number {
+  lastRowVersion = Math.max(Date.now() * 1000, lastRowVersion + 1);
+  return lastRowVersion;
+}
