@@ -10,13 +10,12 @@
  * collector (and VIGIL_FLUSH_ROWS the baseline's insert size).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { NDJSON_CONTENT_TYPE, uuidv7 } from "@vigil/plugin-sdk";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
-import { gzipNdjson, postBatch, realisticEvent } from "../support/events.js";
 import { writeBatchFile, type PreparedBatch } from "./support/batch-file.js";
+import { postUntilStored, prepareBatches, waitForStored } from "./support/collector-client.js";
+import { procCpuSeconds, sampleRss } from "./support/proc-stats.js";
+import { beforeDeadline, onExit, stopWithin } from "./support/run-guard.js";
 import { formatCount, printFigures, progress, spread } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 
@@ -27,11 +26,8 @@ const CLIENTS = envInt("BENCH_CLIENTS", 8);
 const REPEATS = envInt("BENCH_REPEATS", 2);
 const RUN_TIMEOUT_MS = envInt("BENCH_RUN_TIMEOUT_S", 600) * 1000;
 const BASELINE_SCRIPT = join(REPO_ROOT, "test/bench/support/ingest-baseline.ts");
-const RSS_SAMPLE_MS = 100;
 const STATS_POLL_MS = 100;
 const STOP_GRACE_MS = 30_000;
-/** /proc/<pid>/stat counts CPU time in clock ticks; USER_HZ is 100 on every Linux we run on. */
-const CLOCK_TICKS_PER_S = 100;
 
 interface CollectorRun {
   eventsPerS: number;
@@ -45,75 +41,6 @@ interface BaselineRun {
   eventsPerS: number;
   peakRssMb: number;
   seconds: number;
-}
-
-/** Undone on any exit, so a failed or interrupted bench leaves no collector or data dir behind. */
-const cleanups = new Set<() => void>();
-process.on("exit", () => {
-  for (const cleanup of cleanups) cleanup();
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
-
-/** Fails with a clear message instead of hanging when `promise` outlives the deadline. */
-async function beforeDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: deadline passed`)), Math.max(0, deadline - Date.now()));
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function checkDeadline(deadline: number, what: string): void {
-  if (Date.now() > deadline) throw new Error(`${what}: deadline passed`);
-}
-
-/**
- * The request bodies, compressed before any clock starts (an agent compresses in its
- * own process). Each run gets a fresh collector and data dir, so the same batch ids
- * can be sent every run without being answered as duplicates.
- */
-function prepareBatches(): PreparedBatch[] {
-  const now = Date.now();
-  const batches: PreparedBatch[] = [];
-  for (let first = 0; first < EVENTS; first += BATCH_SIZE) {
-    const events = [];
-    for (let i = first; i < Math.min(first + BATCH_SIZE, EVENTS); i++) events.push(realisticEvent(i, now));
-    batches.push({ id: uuidv7(), body: gzipNdjson(events) });
-  }
-  return batches;
-}
-
-/** How long a Retry-After header (seconds or an HTTP date) asks to wait, in ms; 1 s when absent. */
-function retryAfterMs(header: string | null): number {
-  if (header === null) return 1_000;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : 1_000;
-}
-
-/**
- * Posts one batch until the collector stores it. 429 and 503 are the collector asking
- * for patience: wait as Retry-After says and resend the same batch id, as an agent does.
- * Returns how many times it was told to wait.
- */
-async function postUntilStored(collector: CollectorProcess, batch: PreparedBatch, deadline: number): Promise<number> {
-  for (let sheds = 0; ; sheds++) {
-    checkDeadline(deadline, `batch ${batch.id}`);
-    const response = await beforeDeadline(
-      postBatch(collector.url, collector.token, batch.body, { batchId: batch.id, gzip: true, contentType: NDJSON_CONTENT_TYPE }),
-      deadline,
-      `batch ${batch.id}`,
-    );
-    const text = await response.text();
-    if (response.status === 202) return sheds;
-    if (response.status !== 429 && response.status !== 503) throw new Error(`batch ${batch.id} answered ${response.status}: ${text}`);
-    await sleep(Math.min(retryAfterMs(response.headers.get("retry-after")), Math.max(0, deadline - Date.now())));
-  }
 }
 
 /** CLIENTS concurrent senders share one list of batches; the first failure stops them all. */
@@ -136,63 +63,6 @@ async function postAll(collector: CollectorProcess, batches: readonly PreparedBa
   return sheds;
 }
 
-async function storedEvents(collector: CollectorProcess): Promise<number> {
-  const response = await fetch(`${collector.url}/api/stats`, { headers: { authorization: `Bearer ${collector.token}` } });
-  if (!response.ok) throw new Error(`GET /api/stats answered ${response.status}: ${await response.text()}`);
-  return ((await response.json()) as { total_events: number }).total_events;
-}
-
-/** Every 202 already means "in ClickHouse"; this checks the events are also queryable. */
-async function waitUntilQueryable(collector: CollectorProcess, expected: number, deadline: number): Promise<void> {
-  for (;;) {
-    const stored = await beforeDeadline(storedEvents(collector), deadline, "GET /api/stats");
-    if (stored === expected) return;
-    if (stored > expected) throw new Error(`the collector counts ${stored} events, ${stored - expected} more than were sent`);
-    checkDeadline(deadline, `waiting for ${expected} events (${stored} queryable)`);
-    await sleep(STATS_POLL_MS);
-  }
-}
-
-function procStatusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) : 0;
-}
-
-/** User + system CPU seconds the process has used so far. */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-}
-
-/**
- * Samples the collector's resident memory while it works. VmHWM (the kernel's own
- * high-water mark) catches peaks between samples; the samples are a check on it.
- */
-function sampleRss(pid: number): { peakMb(): number; stop(): void } {
-  let peakKb = 0;
-  const timer = setInterval(() => {
-    try {
-      peakKb = Math.max(peakKb, procStatusKb(pid, "VmRSS"));
-    } catch {
-      // The collector is gone; the run fails on its next request and says why.
-    }
-  }, RSS_SAMPLE_MS);
-  return {
-    peakMb: () => Math.max(peakKb, procStatusKb(pid, "VmHWM")) / 1024,
-    stop: () => clearInterval(timer),
-  };
-}
-
-async function stopCollector(collector: CollectorProcess): Promise<void> {
-  try {
-    await beforeDeadline(collector.stop(), Date.now() + STOP_GRACE_MS, "collector shutdown");
-  } catch {
-    await collector.kill();
-  }
-}
-
 /** From the first request until every event is answered and queryable. */
 async function measureIngest(collector: CollectorProcess, batches: readonly PreparedBatch[], deadline: number): Promise<CollectorRun> {
   const pid = collector.child.pid!;
@@ -201,7 +71,7 @@ async function measureIngest(collector: CollectorProcess, batches: readonly Prep
     const cpuBefore = procCpuSeconds(pid);
     const started = performance.now();
     const sheds = await postAll(collector, batches, deadline);
-    await waitUntilQueryable(collector, EVENTS, deadline);
+    await waitForStored(collector, EVENTS, deadline, { pollMs: STATS_POLL_MS });
     const seconds = (performance.now() - started) / 1000;
     return { eventsPerS: EVENTS / seconds, peakRssMb: rss.peakMb(), sheds, cpuSeconds: procCpuSeconds(pid) - cpuBefore, seconds };
   } finally {
@@ -214,21 +84,20 @@ async function runCollector(batches: readonly PreparedBatch[]): Promise<Collecto
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   const data = tempDir("vigil-bench-ingest-");
   let collector: CollectorProcess | undefined;
-  const killCollector = () => collector?.child.kill("SIGKILL");
-  cleanups.add(data.remove);
-  cleanups.add(killCollector);
+  const forgetKill = onExit(() => collector?.child.kill("SIGKILL"));
+  const forgetDir = onExit(data.remove);
   try {
     collector = await startCollectorProcess({ dataDir: data.path });
     const run = await measureIngest(collector, batches, deadline);
-    await stopCollector(collector);
+    await stopWithin(collector, STOP_GRACE_MS, "collector");
     return run;
   } catch (error) {
     await collector?.kill();
     const stderr = collector ? `\ncollector stderr:\n${collector.stderr()}` : "";
     throw new Error(`collector run failed: ${(error as Error).message}${stderr}`, { cause: error });
   } finally {
-    cleanups.delete(killCollector);
-    cleanups.delete(data.remove);
+    forgetKill();
+    forgetDir();
     data.remove();
   }
 }
@@ -245,7 +114,7 @@ async function runBaseline(batchDir: string): Promise<BaselineRun> {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const kill = () => child.kill("SIGKILL");
-  cleanups.add(kill);
+  const forgetKill = onExit(kill);
   let stdout = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   try {
@@ -255,7 +124,7 @@ async function runBaseline(batchDir: string): Promise<BaselineRun> {
     kill();
     throw error;
   } finally {
-    cleanups.delete(kill);
+    forgetKill();
   }
   const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as { events: number; seconds: number; events_per_s: number; peak_rss_mb: number };
   if (result.events !== EVENTS) throw new Error(`baseline stored ${result.events} events, expected ${EVENTS}`);
@@ -280,9 +149,9 @@ function collectorOverrides(): string {
 
 async function main(): Promise<void> {
   const work = tempDir("vigil-bench-batches-");
-  cleanups.add(work.remove);
+  onExit(work.remove);
   progress(`ingest: ${formatCount(EVENTS)} events in gzip batches of ${formatCount(BATCH_SIZE)}, ${CLIENTS} clients, ${REPEATS} runs each, ${collectorOverrides()}`);
-  const batches = prepareBatches();
+  const batches = prepareBatches(EVENTS, BATCH_SIZE);
   writeBatchFile(work.path, batches);
   const bytes = batches.reduce((sum, batch) => sum + batch.body.length, 0);
   progress(`prepared ${batches.length} batches, ${formatCount(bytes / batches.length)} gzip bytes each`);
