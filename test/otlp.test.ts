@@ -114,7 +114,7 @@ describe("the collector's own traces", () => {
   it("exports ingest and insert spans over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set", async () => {
     expect((await postBatch(proc.url, proc.token, JSON.stringify([realisticEvent(1)]))).status).toBe(202);
     const deadline = Date.now() + 15_000;
-    const names = () => JSON.stringify(receiver.bodies).match(/"name":"[a-z_.]+"/g) ?? [];
+    const names = (): string[] => JSON.stringify(receiver.bodies).match(/"name":"[a-z_.]+"/g) ?? [];
     while (Date.now() < deadline && !(names().includes('"name":"ingest.batch"') && names().includes('"name":"storage.insert_events"'))) {
       await new Promise((r) => setTimeout(r, 100));
     }

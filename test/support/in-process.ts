@@ -25,9 +25,9 @@ export async function startInProcess(overrides: Record<string, unknown> = {}) {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? TEST_TOKEN : options.token;
     if (token) headers.authorization = `Bearer ${token}`;
-    let body: BodyInit | undefined;
+    let body: string | Uint8Array | undefined;
     if (options.body !== undefined) {
-      if (typeof options.body === "string" || options.body instanceof Uint8Array) body = options.body as BodyInit;
+      if (typeof options.body === "string" || options.body instanceof Uint8Array) body = options.body as string | Uint8Array;
       else {
         body = JSON.stringify(options.body);
         headers["content-type"] ??= "application/json";
