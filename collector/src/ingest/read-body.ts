@@ -1,21 +1,36 @@
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { MAX_BATCH_BYTES, MAX_BATCH_DECOMPRESSED_BYTES } from "@vigil/plugin-sdk";
 import { ApiError } from "../errors.js";
 
 const gunzipAsync = promisify(gunzip);
 
 /**
- * Reads a request body as text, refusing it early when it is larger than the limits,
- * and un-gzips it when `Content-Encoding: gzip` says so. The decompressed size is capped
+ * Refuses an ingest body over MAX_BATCH_BYTES: at once from its Content-Length, or as
+ * soon as a chunked body streams past the limit.
+ */
+export function ingestBodyLimit() {
+  return bodyLimit({
+    maxSize: MAX_BATCH_BYTES,
+    onError: () => {
+      throw new ApiError(
+        "payload_too_large",
+        `the body is larger than ${MAX_BATCH_BYTES} bytes (MAX_BATCH_BYTES): split it into smaller batches or gzip it`,
+        [{ limit: "MAX_BATCH_BYTES", max: MAX_BATCH_BYTES }],
+      );
+    },
+  });
+}
+
+/**
+ * Reads a request body (its size already bounded by `ingestBodyLimit`) as text, and
+ * un-gzips it when `Content-Encoding: gzip` says so. The decompressed size is capped
  * too, so a small gzip bomb cannot exhaust memory.
  */
 export async function readBodyText(c: Context): Promise<string> {
-  const declared = Number(c.req.header("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > MAX_BATCH_BYTES) throw tooLarge(declared);
   const raw = Buffer.from(await c.req.arrayBuffer());
-  if (raw.length > MAX_BATCH_BYTES) throw tooLarge(raw.length);
 
   const encoding = (c.req.header("content-encoding") ?? "identity").trim().toLowerCase();
   if (encoding === "identity" || encoding === "") return raw.toString("utf8");
@@ -35,12 +50,4 @@ export async function readBodyText(c: Context): Promise<string> {
     }
     throw new ApiError("invalid_argument", "the body is marked Content-Encoding: gzip but is not valid gzip data");
   }
-}
-
-function tooLarge(bytes: number): ApiError {
-  return new ApiError(
-    "payload_too_large",
-    `the body is ${bytes} bytes; the limit is ${MAX_BATCH_BYTES} bytes (MAX_BATCH_BYTES): split it into smaller batches or gzip it`,
-    [{ limit: "MAX_BATCH_BYTES", max: MAX_BATCH_BYTES, actual: bytes }],
-  );
 }

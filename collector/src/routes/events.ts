@@ -1,11 +1,9 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { trace } from "@opentelemetry/api";
 import {
   BATCH_ID_HEADER,
   BATCH_ID_PATTERN,
   BatchFormatError,
-  MAX_BATCH_BYTES,
   MAX_EVENTS_PER_BATCH,
   describeInvalidBatch,
   parseBatchText,
@@ -15,19 +13,11 @@ import {
 import type { AppEnv, Services } from "../app-env.js";
 import { authenticate, requireScope } from "../auth/middleware.js";
 import { ApiError } from "../errors.js";
-import { readBodyText } from "../ingest/read-body.js";
+import { ingestBodyLimit, readBodyText } from "../ingest/read-body.js";
 import { toEventRow } from "../ingest/event-row.js";
 import { listEvents, parseListEventsQuery } from "../storage/event-queries.js";
 
 const tracer = trace.getTracer("vigil-collector");
-
-export function tooLargeBody(): ApiError {
-  return new ApiError(
-    "payload_too_large",
-    `the body is larger than ${MAX_BATCH_BYTES} bytes (MAX_BATCH_BYTES): split it into smaller batches or gzip it`,
-    [{ limit: "MAX_BATCH_BYTES", max: MAX_BATCH_BYTES }],
-  );
-}
 
 /**
  * `POST /v1/events` — a batch is all or nothing: when any event is invalid, nothing of
@@ -44,7 +34,7 @@ export function eventRoutes(services: Services) {
   app.post(
     "/",
     requireScope("ingest", services),
-    bodyLimit({ maxSize: MAX_BATCH_BYTES, onError: () => { throw tooLargeBody(); } }),
+    ingestBodyLimit(),
     async (c) =>
       tracer.startActiveSpan("ingest.batch", async (span) => {
         try {

@@ -1,13 +1,11 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, BATCH_ID_HEADER, BATCH_ID_PATTERN } from "@vigil/plugin-sdk";
+import { MAX_EVENTS_PER_BATCH, BATCH_ID_HEADER, BATCH_ID_PATTERN } from "@vigil/plugin-sdk";
 import type { AppEnv, Services } from "../app-env.js";
 import { authenticate, requireScope } from "../auth/middleware.js";
 import { ApiError } from "../errors.js";
 import { toEventRow } from "../ingest/event-row.js";
 import { mapOtlpLogs, otlpLogsRequestSchema } from "../ingest/otlp.js";
-import { readBodyText } from "../ingest/read-body.js";
-import { tooLargeBody } from "./events.js";
+import { ingestBodyLimit, readBodyText } from "../ingest/read-body.js";
 import { parseInput } from "../validate.js";
 
 /**
@@ -21,7 +19,7 @@ export function logRoutes(services: Services) {
   app.post(
     "/",
     requireScope("ingest", services),
-    bodyLimit({ maxSize: MAX_BATCH_BYTES, onError: () => { throw tooLargeBody(); } }),
+    ingestBodyLimit(),
     async (c) => {
       const contentType = (c.req.header("content-type") ?? "").toLowerCase();
       if (contentType.includes("protobuf")) {
