@@ -12,6 +12,7 @@ import { startIntake } from "./intake/server.js";
 import { createPluginHost } from "./plugins/host.js";
 import { openDiskQueue } from "./queue/index.js";
 import { createHttpClient } from "./runtime/http-client.js";
+import { createCollectorApi } from "./runtime/collector-api.js";
 import { createAgentMetrics } from "./runtime/metrics.js";
 import { createShipper } from "./shipper/shipper.js";
 import { VERSION } from "./version.js";
@@ -36,7 +37,7 @@ export interface AgentStatus {
   queue: { bytes: number; records: number; dropped: number; corrupt: number };
   shipper: { last_error: string | null; last_success_at: string | null };
   channel: { push_connected: boolean; last_push_at: string | null };
-  plugins: { id: string; use: string; state: string; message?: string; restarts: number; details?: Record<string, unknown> }[];
+  plugins: { id: string; use: string; state: string; message?: string; restarts: number; details?: Record<string, string | number | boolean> }[];
 }
 
 /**
@@ -73,6 +74,14 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
     log,
     metrics,
     http: createHttpClient({ userAgent, baseUrls: config.http.base_urls }),
+    collector: createCollectorApi({
+      http: createHttpClient({ userAgent }),
+      collectorUrl: config.collector.url,
+      apiKey: config.collector.api_key,
+      agentId: id,
+      agentName: name,
+      timeoutMs: config.collector.timeout,
+    }),
     enqueue,
   });
   // Errors that escape a plugin's callbacks restart that plugin instead of killing the agent.
@@ -169,7 +178,7 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
       config_error: rejected?.error.slice(0, 4000) ?? null,
       rejected_config_version: rejected?.version ?? null,
       queue: { bytes: s.queue.bytes, records: s.queue.records },
-      plugins: s.plugins.map((p) => ({ id: p.id, use: p.use, state: p.state as never, ...(p.message ? { message: p.message.slice(0, 1000) } : {}), restarts: p.restarts })),
+      plugins: s.plugins.map((p) => ({ id: p.id, use: p.use, state: p.state as never, ...(p.message ? { message: p.message.slice(0, 1000) } : {}), restarts: p.restarts, ...(p.details ? { details: boundedDetails(p.details) } : {}) })),
     };
   }
 
@@ -250,4 +259,13 @@ async function readLastGoodRemote(file: string): Promise<VersionedConfig> {
 async function writeLastGoodRemote(file: string, config: VersionedConfig): Promise<void> {
   await writeFile(`${file}.tmp`, JSON.stringify(config));
   await rename(`${file}.tmp`, file);
+}
+
+/** Heartbeats carry at most 32 details per plugin, strings cut to 256 characters (the protocol's bounds). */
+function boundedDetails(details: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
+  return Object.fromEntries(
+    Object.entries(details)
+      .slice(0, 32)
+      .map(([key, value]) => [key.slice(0, 64), typeof value === "string" ? value.slice(0, 256) : value]),
+  );
 }

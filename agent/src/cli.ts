@@ -128,7 +128,10 @@ export function renderStatus(s: AgentStatus): string {
     `queue     ${s.queue.records} events, ${(s.queue.bytes / 1024).toFixed(1)} KiB${s.queue.dropped ? `, ${s.queue.dropped} dropped` : ""}${s.queue.corrupt ? `, ${s.queue.corrupt} corrupt skipped` : ""}`,
     `shipping  ${s.shipper.last_error ? `failing: ${s.shipper.last_error}` : `ok${s.shipper.last_success_at ? ` (last ${s.shipper.last_success_at})` : ""}`}`,
     "plugins",
-    ...s.plugins.map((p) => `  ${p.id.padEnd(20)} ${p.state.padEnd(9)} ${p.restarts ? `restarts ${p.restarts}  ` : ""}${p.message ?? ""}`),
+    ...s.plugins.flatMap((p) => [
+      `  ${p.id.padEnd(20)} ${p.state.padEnd(9)} ${p.restarts ? `restarts ${p.restarts}  ` : ""}${p.message ?? ""}`,
+      ...Object.entries(p.details ?? {}).map(([key, value]) => `    ${key.padEnd(30)} ${value}`),
+    ]),
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
-import { checkEvent, type AgentCommand, type HttpClient, type PluginDefinition, type PluginInstance, type PluginState, type PluginStatus } from "@vigil/plugin-sdk";
+import { checkEvent, type AgentCommand, type CollectorApi, type HttpClient, type PluginDefinition, type PluginInstance, type PluginState, type PluginStatus } from "@vigil/plugin-sdk";
 import { importPlugin } from "../config/load.js";
 import type { EffectivePlugin } from "../config/merge.js";
 import { problemsFromIssues, type ConfigProblem } from "../config/problems.js";
@@ -21,6 +21,7 @@ export interface PluginHostOptions {
   log: PinoLogger;
   metrics: AgentMetrics;
   http: HttpClient;
+  collector: CollectorApi;
   /** Puts serialized events into the durable queue; resolves once they are on disk. */
   enqueue(records: Buffer[]): Promise<void>;
 }
@@ -117,6 +118,7 @@ export function createPluginHost(options: PluginHostOptions) {
       state,
       scheduler,
       http: options.http,
+      collector: options.collector,
       dataDir: stateDir,
       onConfig(listener: (config: unknown) => void | Promise<void>) {
         slot.listeners.push(listener);

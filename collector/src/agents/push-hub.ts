@@ -131,6 +131,8 @@ export function createPushHub(log: Logger) {
       }
       return delivered;
     },
+    /** Whether the agent holds at least one open stream to this collector. */
+    isConnected: (tenant: string, agentId: string) => (byAgent.get(key(tenant, agentId))?.size ?? 0) > 0,
     /** Open streams, all tenants. */
     size: () => [...byAgent.values()].reduce((n, set) => n + set.size, 0),
     get closed() {

@@ -14,7 +14,7 @@ export async function runPluginMigrations(db: Database, parts: readonly Collecto
         Number(r.version),
       ),
     );
-    const ctx = { table: (name: string) => db.table(pluginTableName(part, name)), retentionDays: options.retentionDays };
+    const ctx = { table: (name: string) => db.table(pluginTableName(part, name)), retentionDays: options.retentionDays, events: db.table("events") };
     for (const migration of [...part.migrations].sort((a, b) => a.version - b.version)) {
       if (applied.has(migration.version)) continue;
       for (const statement of migration.statements(ctx)) await db.command(statement);

@@ -1,12 +1,13 @@
 import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { agentCommandSchema, type CollectorPart, type PluginRoute, type TenantStorage } from "@vigil/plugin-sdk";
+import { agentCommandSchema, type AgentView, type CollectorPart, type PluginRoute, type TenantStorage } from "@vigil/plugin-sdk";
 import { parseInput } from "../validate.js";
 import type { AppEnv, Services } from "../app-env.js";
 import { authenticate, requireScope } from "../auth/middleware.js";
 import { ApiError } from "../errors.js";
 import { readJson } from "../routes/keys.js";
 import type { TenantScope } from "../storage/tenant-scope.js";
+import type { AgentCursor } from "../agents/store.js";
 import { pluginTableName } from "./load.js";
 
 const PLUGIN_BODY_BYTES = 1024 * 1024;
@@ -22,6 +23,29 @@ function pluginStorage(part: CollectorPart, scope: TenantScope): TenantStorage {
       return scope.insert(pluginTableName(part, table), rows);
     },
   };
+}
+
+const AGENT_PAGE = 500;
+
+/** Every agent of the tenant, as a plugin route sees it (its last heartbeat, and whether it is pushed to from here). */
+async function listAgentViews(services: Services, scope: TenantScope): Promise<AgentView[]> {
+  const views: AgentView[] = [];
+  let cursor: AgentCursor | undefined;
+  do {
+    const page = await services.agents.listAgents(scope, { limit: AGENT_PAGE, cursor });
+    for (const agent of page.agents) {
+      views.push({
+        id: agent.id,
+        name: agent.name,
+        online: agent.online,
+        last_heartbeat: agent.last_heartbeat,
+        push_connected: services.agentHub.isConnected(scope.tenant, agent.id),
+        plugins: agent.plugins,
+      });
+    }
+    cursor = page.next ?? undefined;
+  } while (cursor);
+  return views;
 }
 
 /**
@@ -65,6 +89,7 @@ function mount(app: Hono<AppEnv>, services: Services, part: CollectorPart, route
         key: { id: key.id, scopes: key.scopes },
         agents: {
           broadcast: (command) => services.agentHub.broadcastCommand(key.tenant, parseInput(agentCommandSchema, command)),
+          list: () => listAgentViews(services, c.get("scope")),
         },
       });
       const status = response.status ?? 200;

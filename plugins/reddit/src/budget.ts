@@ -4,6 +4,11 @@
  * (Reddit allows 100 queries per minute per OAuth client id), and nobody sends while
  * Reddit has said to wait (a 429's Retry-After, or X-Ratelimit-Remaining at 0 until
  * X-Ratelimit-Reset).
+ *
+ * Within that hard window, requests are also paced (a token bucket: a burst of a tenth of
+ * the limit, then one request every windowMs / (limit − burst)), so a busy agent spreads
+ * its requests over the minute instead of spending all 100 in a few seconds and then
+ * stalling for the rest of it.
  */
 export interface RequestBudget {
   /** Resolves when one more request may be sent, and counts it. */
@@ -26,6 +31,10 @@ export function budgetFor(clientId: string, limit = 100, windowMs = 60_000): Req
 export function createBudget(limit: number, windowMs: number, now: () => number = Date.now): RequestBudget {
   const sent: number[] = [];
   let pausedUntil = 0;
+  const burst = Math.max(1, Math.floor(limit / 10));
+  const interval = windowMs / Math.max(1, limit - burst);
+  // The bucket's "theoretical arrival time": when it would be empty again at the paced rate.
+  let emptyAt = 0;
   // Takers are served one at a time, in order, so the window is never overrun.
   let queue: Promise<void> = Promise.resolve();
 
@@ -40,9 +49,12 @@ export function createBudget(limit: number, windowMs: number, now: () => number 
       prune(at);
       const waitForPause = pausedUntil - at;
       const waitForWindow = sent.length >= limit ? sent[0]! + windowMs - at : 0;
-      const wait = Math.max(waitForPause, waitForWindow);
+      const base = Math.max(emptyAt, at);
+      const waitForPace = base - (burst - 1) * interval - at;
+      const wait = Math.max(waitForPause, waitForWindow, waitForPace);
       if (wait <= 0) {
         sent.push(at);
+        emptyAt = base + interval;
         return;
       }
       await sleep(wait, signal);

@@ -16,6 +16,11 @@ export interface StreamOptions {
   maxPages?: number;
   minDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Where the cursor is kept; default: per listing and subreddit set. Reddit ids grow across
+   * all subreddits, so a cursor stays right when the set of a stream changes.
+   */
+  stateKey?: string;
   /** Reports items that could not be read back (more arrived than maxPages pages hold). */
   onGap?(missed: number): void;
 }
@@ -34,7 +39,7 @@ const SEEN_LIMIT = 2000;
  * items reset it. Network errors, 5xx and timeouts only delay the next poll.
  */
 export function createListingStream(options: StreamOptions) {
-  const stateKey = `cursor:${options.kind}:${[...options.subreddits].map((s) => s.toLowerCase()).sort().join("+")}`;
+  const stateKey = options.stateKey ?? `cursor:${options.kind}:${[...options.subreddits].map((s) => s.toLowerCase()).sort().join("+")}`;
   const path = `/r/${options.subreddits.join("+")}/${options.kind}`;
   const minDelay = options.minDelayMs ?? 1000;
   const maxDelay = options.maxDelayMs ?? 16_000;
@@ -111,7 +116,7 @@ export function createListingStream(options: StreamOptions) {
   return {
     run,
     pollOnce,
-    status: () => ({ listing: path, cursor: cursor ?? null, last_poll_at: lastPollAt ? new Date(lastPollAt).toISOString() : null, last_error: lastError ?? null }),
+    status: () => ({ listing: path, cursor: cursor ?? null, last_poll_at: lastPollAt ?? null, last_error: lastError ?? null }),
   };
 }
 

@@ -13,6 +13,21 @@ describe("request budget", () => {
     expect(budget.used()).toBeLessThanOrEqual(3);
   });
 
+  it("paces requests after a burst of a tenth of the limit, so the window never stalls", async () => {
+    // 20 per second: a burst of 2, then one every 1000 / 18 ≈ 56 ms.
+    const budget = createBudget(20, 1000);
+    const times: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      await budget.take();
+      times.push(performance.now());
+    }
+    expect(times[1]! - times[0]!).toBeLessThan(50);
+    for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(50);
+    for (let i = 0; i + 20 < times.length; i++) expect(times[i + 20]! - times[i]!).toBeGreaterThanOrEqual(999);
+    // A plain window would send 20 at once and then wait most of a second; pacing never does.
+    expect(Math.max(...times.slice(1).map((t, i) => t - times[i]!))).toBeLessThan(500);
+  });
+
   it("holds everyone while paused", async () => {
     const budget = createBudget(100, 60_000);
     const resumeAt = Date.now() + 150;

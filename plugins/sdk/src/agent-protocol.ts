@@ -73,6 +73,11 @@ export const heartbeatSchema = z
             state: z.enum(["starting", "ok", "degraded", "failing", "stopped"]),
             message: z.string().max(1000).optional(),
             restarts: z.number().int().nonnegative().default(0),
+            details: z
+              .record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()]))
+              .refine((value) => Object.keys(value).length <= 32, "a plugin reports at most 32 details")
+              .optional()
+              .describe("The plugin's status details (PluginStatus.details)."),
           })
           .strict(),
       )

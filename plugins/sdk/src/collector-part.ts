@@ -24,7 +24,7 @@ export interface PluginMigration {
   version: number;
   name: string;
   /** Idempotent statements (`IF NOT EXISTS`). `table("x")` names the plugin's table x. */
-  statements(ctx: { table(name: string): string; retentionDays: number }): string[];
+  statements(ctx: { table(name: string): string; retentionDays: number; /** The shared events table, e.g. for a materialized view over the plugin's events. */ events: string }): string[];
 }
 
 export type RouteScope = "read" | "ingest" | "admin";
@@ -44,7 +44,20 @@ export interface PluginRequest {
      * queued: pair it with state the agents also fetch on their own.
      */
     broadcast(command: { name: string; plugin?: string; args?: Record<string, unknown> }): number;
+    /** Every agent of the tenant that ever reported, with its plugins' last reported status. */
+    list(): Promise<AgentView[]>;
   };
+}
+
+/** An agent as its last heartbeat showed it. */
+export interface AgentView {
+  id: string;
+  name: string | null;
+  online: boolean;
+  last_heartbeat: string | null;
+  /** Whether the agent holds a push connection to this collector now. */
+  push_connected: boolean;
+  plugins: { id: string; use: string; state: string; message?: string; details?: Record<string, string | number | boolean> }[];
 }
 
 export interface PluginResponse {

@@ -111,6 +111,10 @@ export interface HttpClient {
   request(url: string, request?: HttpRequest): Promise<HttpResponse>;
 }
 
+export interface CollectorApi {
+  request(path: string, request?: HttpRequest): Promise<HttpResponse>;
+}
+
 export interface PluginContext<Config> {
   agent: { id: string; name: string; version: string };
   /** The plugin's instance id (its `id:` in the agent config; defaults to its name). */
@@ -128,6 +132,12 @@ export interface PluginContext<Config> {
   http: HttpClient;
   /** A directory of the plugin's own under the agent's data dir. */
   dataDir: string;
+  /**
+   * The collector's own API, called with the agent's key and id: a plugin's collector part
+   * can offer routes with scope `ingest` for its agents (the Reddit plugin's keyword sync).
+   * `path` is absolute (`/api/...`); the agent's timeout applies unless `timeoutMs` is set.
+   */
+  collector: CollectorApi;
   /** Called with the new, validated config whenever the remote configuration changes it. */
   onConfig(listener: (config: Config) => void | Promise<void>): void;
   /**

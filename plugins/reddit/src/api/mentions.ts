@@ -1,0 +1,173 @@
+import { z } from "zod";
+import { PluginApiError, parseRequest, type PluginRequest, type PluginRoute } from "@vigil/plugin-sdk";
+import { SUBREDDIT_PATTERN } from "../listing.js";
+import { listKeywords } from "./keywords.js";
+
+/** RFC 3339 text or epoch milliseconds, as everywhere in Vigil's API. */
+const time = (name: string) =>
+  z
+    .string()
+    .transform((value, ctx) => {
+      const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+      if (!Number.isFinite(ms)) {
+        ctx.addIssue({ code: "custom", message: `${name} is RFC 3339 text like "2026-11-27T10:00:00Z" or epoch milliseconds` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .optional();
+
+const mentionsQuery = z
+  .object({
+    keyword_id: z.string().min(1).max(64).optional(),
+    keyword: z.string().min(1).max(200).optional().describe("The keyword's text, compared case-insensitively."),
+    subreddit: z.string().regex(SUBREDDIT_PATTERN, "subreddit names are 2–21 letters, digits or '_' (without r/)").optional(),
+    kind: z.enum(["post", "comment"], { error: 'kind is "post" or "comment"' }).optional(),
+    since: time("since"),
+    until: time("until"),
+    limit: z.coerce.number({ error: "limit must be a number" }).int().min(1, "limit must be at least 1").max(1000, "limit must be at most 1000").default(50),
+    cursor: z.string().optional(),
+  })
+  .strict();
+
+const countsQuery = z
+  .object({
+    keyword_id: z.string().min(1).max(64).optional(),
+    interval: z.enum(["hour", "day"], { error: 'interval is "hour" or "day"' }).default("hour"),
+    since: time("since"),
+    until: time("until"),
+  })
+  .strict();
+
+interface MentionRow {
+  keyword_id: string;
+  fullname: string;
+  keyword: string;
+  subreddit: string;
+  kind: string;
+  permalink: string;
+  author: string;
+  created_ms: number;
+  snippet: string;
+  agent: string;
+  received_ms: number;
+}
+
+interface Cursor {
+  t: number;
+  f: string;
+  k: string;
+}
+
+function readCursor(text: string): Cursor {
+  try {
+    const cursor = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as Cursor;
+    if (typeof cursor.t === "number" && typeof cursor.f === "string" && typeof cursor.k === "string") return cursor;
+  } catch {
+    // reported below
+  }
+  throw new PluginApiError("invalid_argument", "cursor is not valid: pass the next_cursor of the previous page unchanged", [{ path: "cursor", message: "not a cursor of this list" }]);
+}
+
+const writeCursor = (row: MentionRow): string => Buffer.from(JSON.stringify({ t: Number(row.created_ms), f: row.fullname, k: row.keyword_id })).toString("base64url");
+
+const DAY_MS = 86_400_000;
+
+export const mentionRoutes: PluginRoute[] = [
+  {
+    method: "GET",
+    path: "/api/mentions",
+    scope: "read",
+    // Newest first (by the post's or comment's creation time); each (keyword, item) once.
+    async handler(request: PluginRequest) {
+      const query = parseRequest(mentionsQuery, request.query);
+      const where = ["tenant = {tenant:String}"];
+      const params: Record<string, unknown> = { limit: query.limit + 1 };
+      if (query.keyword_id) (where.push("keyword_id = {keyword_id:String}"), (params.keyword_id = query.keyword_id));
+      if (query.keyword) (where.push("lower(keyword) = lower({keyword:String})"), (params.keyword = query.keyword));
+      if (query.subreddit) (where.push("lower(subreddit) = lower({subreddit:String})"), (params.subreddit = query.subreddit));
+      if (query.kind) (where.push("kind = {kind:String}"), (params.kind = query.kind));
+      if (query.since !== undefined) (where.push("created_at >= fromUnixTimestamp64Milli({since:Int64})"), (params.since = query.since));
+      if (query.until !== undefined) (where.push("created_at < fromUnixTimestamp64Milli({until:Int64})"), (params.until = query.until));
+      if (query.cursor) {
+        const cursor = readCursor(query.cursor);
+        where.push("(created_at, fullname, keyword_id) < (fromUnixTimestamp64Milli({c_t:Int64}), {c_f:String}, {c_k:String})");
+        Object.assign(params, { c_t: cursor.t, c_f: cursor.f, c_k: cursor.k });
+      }
+      const rows = await request.storage.query<MentionRow>(
+        `SELECT keyword_id, fullname, keyword, subreddit, kind, permalink, author, toUnixTimestamp64Milli(created_at) AS created_ms,
+                snippet, agent, toUnixTimestamp64Milli(received_at) AS received_ms
+         FROM ${request.storage.table("mentions")} FINAL
+         WHERE ${where.join(" AND ")}
+         ORDER BY created_at DESC, fullname DESC, keyword_id DESC
+         LIMIT {limit:UInt32}`,
+        params,
+      );
+      const page = rows.slice(0, query.limit);
+      return {
+        body: {
+          mentions: page.map((row) => ({
+            keyword_id: row.keyword_id,
+            keyword: row.keyword,
+            fullname: row.fullname,
+            subreddit: row.subreddit,
+            kind: row.kind,
+            permalink: row.permalink,
+            author: row.author,
+            created_at: new Date(Number(row.created_ms)).toISOString(),
+            snippet: row.snippet,
+            agent: row.agent,
+            received_at: new Date(Number(row.received_ms)).toISOString(),
+          })),
+          next_cursor: rows.length > query.limit ? writeCursor(page[page.length - 1]!) : null,
+        },
+      };
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/mentions/counts",
+    scope: "read",
+    // Mentions per keyword per hour or day, from the rollup (default: the last 24 hours).
+    async handler(request: PluginRequest) {
+      const query = parseRequest(countsQuery, request.query);
+      const until = query.until ?? Date.now();
+      const since = query.since ?? until - DAY_MS;
+      if (since >= until) throw new PluginApiError("invalid_argument", "since must be before until", [{ path: "since", message: "must be before until" }]);
+      const params: Record<string, unknown> = { since: Math.floor(since / 1000), until: Math.ceil(until / 1000) };
+      const bucket = query.interval === "hour" ? "hour" : "toStartOfDay(hour)";
+      const [rows, keywords] = await Promise.all([
+        request.storage.query<{ keyword_id: string; bucket_s: number; mentions: number }>(
+          `SELECT keyword_id, toUnixTimestamp(${bucket}) AS bucket_s, uniqExactMerge(items) AS mentions
+           FROM ${request.storage.table("mention_counts")}
+           WHERE tenant = {tenant:String} AND hour >= toStartOfHour(toDateTime({since:UInt32})) AND hour < toDateTime({until:UInt32})
+             ${query.keyword_id ? "AND keyword_id = {keyword_id:String}" : ""}
+           GROUP BY keyword_id, bucket_s
+           ORDER BY keyword_id, bucket_s`,
+          query.keyword_id ? { ...params, keyword_id: query.keyword_id } : params,
+        ),
+        listKeywords(request),
+      ]);
+      const texts = new Map(keywords.map((k) => [k.id, k.keyword]));
+      const byKeyword = new Map<string, { start: string; mentions: number }[]>();
+      for (const row of rows) {
+        const list = byKeyword.get(row.keyword_id) ?? [];
+        list.push({ start: new Date(Number(row.bucket_s) * 1000).toISOString(), mentions: Number(row.mentions) });
+        byKeyword.set(row.keyword_id, list);
+      }
+      return {
+        body: {
+          interval: query.interval,
+          since: new Date(since).toISOString(),
+          until: new Date(until).toISOString(),
+          keywords: [...byKeyword].map(([id, buckets]) => ({
+            keyword_id: id,
+            keyword: texts.get(id) ?? null,
+            total: buckets.reduce((sum, b) => sum + b.mentions, 0),
+            buckets,
+          })),
+        },
+      };
+    },
+  },
+];

@@ -1,0 +1,338 @@
+import { createHash } from "node:crypto";
+import { uuidv7, type EventInput, type PluginContext, type PluginInstance, type PluginStatus } from "@vigil/plugin-sdk";
+import { budgetFor } from "./budget.js";
+import { regroup, wantedSubreddits, type StreamGroup } from "./chunks.js";
+import { createRedditClient } from "./client.js";
+import { KEYWORDS_CHANGED, MONITOR_CHANGED } from "./commands.js";
+import type { RedditConfig } from "./config.js";
+import type { RedditThing } from "./listing.js";
+import { MENTION_SOURCE, MENTION_TYPE } from "./api/tables.js";
+import { compileMatcher, type KeywordSpec, type Matcher, type MatchResult } from "./matcher.js";
+import type { MonitorDetails } from "./status.js";
+import { createListingStream, type StreamKind } from "./stream.js";
+import { SYNC_PATH, syncResponseSchema, type SyncResponse } from "./sync-protocol.js";
+
+const GROUPS_KEY = "stream-groups";
+const LAST_SYNC_KEY = "last-sync";
+const REDDIT_ORIGIN = "https://www.reddit.com";
+const SYNC_RETRY_MIN_MS = 1_000;
+const SYNC_RETRY_MAX_MS = 30_000;
+
+interface RunningStream {
+  subredditsKey: string;
+  abort: AbortController;
+  done: Promise<void>;
+  status(): { last_poll_at: number | null; last_error: string | null };
+}
+
+type SyncTrigger = "start" | "push" | "poll";
+
+/** A stable fingerprint of what a sync delivered, to tell a change from a repeat. */
+function fingerprint(sync: SyncResponse): string {
+  const keywords = [...sync.keywords].sort((a, b) => (a.id < b.id ? -1 : 1));
+  return createHash("sha256").update(JSON.stringify({ running: sync.running, keywords })).digest("hex").slice(0, 16);
+}
+
+function toSpec(keyword: SyncResponse["keywords"][number]): KeywordSpec {
+  return { id: keyword.id, text: keyword.keyword, mode: keyword.mode, subreddits: keyword.subreddits.length === 0 ? "all" : keyword.subreddits, exclude: keyword.exclude, active: true };
+}
+
+/** A `reddit.mention` event for one keyword found in one post or comment. */
+export function mentionEvent(thing: RedditThing, match: MatchResult): EventInput {
+  const isPost = thing.kind === "t3";
+  const created = Math.round((thing.data.created_utc ?? Date.now() / 1000) * 1000);
+  return {
+    id: uuidv7(),
+    ts: created,
+    source: MENTION_SOURCE,
+    type: MENTION_TYPE,
+    severity: "info",
+    attrs: {
+      keyword_id: match.keywordId,
+      keyword: match.keywordText,
+      subreddit: thing.data.subreddit,
+      kind: isPost ? "post" : "comment",
+      fullname: thing.data.name,
+      permalink: thing.data.permalink ? `${REDDIT_ORIGIN}${thing.data.permalink}` : "",
+      author: thing.data.author ?? "[deleted]",
+      matched_in: isPost ? (match.textIndex === 0 ? "title" : "text") : "body",
+    },
+    body: match.snippet,
+  };
+}
+
+/**
+ * The agent part: keeps the tenant's keyword set (read from the collector at start, on
+ * every pushed change, and by the backup sync), one matcher compiled over it, and the
+ * listing streams its subreddits need; every keyword found becomes a `reddit.mention`.
+ * A stream's cursor moves only after the mentions of its items are in the agent's durable
+ * queue, so a crash repeats at most the items of one poll, which the collector's
+ * (keyword, fullname) de-duplication absorbs.
+ */
+export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginInstance {
+  let config = ctx.config;
+  const mentionsCounter = ctx.metrics.counter({ name: "vigil_reddit_mentions_total", help: "Keyword mentions found and queued." });
+  const itemsCounter = ctx.metrics.counter({ name: "vigil_reddit_items_total", help: "New posts and comments read from Reddit.", labelNames: ["kind"] });
+  const gapsCounter = ctx.metrics.counter({ name: "vigil_reddit_gaps_total", help: "Bursts larger than the listing depth read back: some items could not be read." });
+  const syncsCounter = ctx.metrics.counter({ name: "vigil_reddit_keyword_syncs_total", help: "Keyword syncs with the collector, by trigger and result.", labelNames: ["trigger", "result"] });
+  const streamsGauge = ctx.metrics.gauge({ name: "vigil_reddit_active_streams", help: "Listing streams polling Reddit." });
+  const keywordsGauge = ctx.metrics.gauge({ name: "vigil_reddit_keywords", help: "Active keywords in the matcher." });
+
+  const streams = new Map<string, RunningStream>();
+  let groups: StreamGroup[] = ctx.state.get<StreamGroup[]>(GROUPS_KEY) ?? [];
+  let current: SyncResponse | undefined = ctx.state.get<SyncResponse>(LAST_SYNC_KEY);
+  let currentPrint = current ? fingerprint(current) : "";
+  let matcher: Matcher = compileMatcher([]);
+  let started = false;
+  let stopped = false;
+  let lastSyncAt: number | undefined;
+  let lastSyncError: string | undefined;
+  let mentions = 0;
+  let gaps = 0;
+  let syncing: Promise<void> | undefined;
+  let syncAgain: SyncTrigger | undefined;
+  let applying = Promise.resolve();
+  let client = makeClient();
+
+  function makeClient() {
+    return createRedditClient({
+      credentials: config.credentials,
+      http: ctx.http,
+      budget: budgetFor(config.credentials.clientId),
+      log: ctx.log,
+      authBase: config.auth_base,
+      apiBase: config.api_base,
+      timeoutMs: config.request_timeout,
+    });
+  }
+
+  async function onItems(items: RedditThing[]): Promise<void> {
+    const active = matcher;
+    const events: EventInput[] = [];
+    for (const thing of items) {
+      itemsCounter.inc({ kind: thing.kind === "t3" ? "post" : "comment" });
+      const texts = thing.kind === "t3" ? [thing.data.title ?? "", thing.data.selftext ?? ""] : [thing.data.body ?? ""];
+      for (const match of active.match({ subreddit: thing.data.subreddit, texts })) events.push(mentionEvent(thing, match));
+    }
+    // Resolves once every mention is on disk: only then may the stream move its cursor.
+    await Promise.all(events.map((event) => ctx.emit(event)));
+    mentions += events.length;
+    mentionsCounter.inc(undefined, events.length);
+  }
+
+  function startStream(group: StreamGroup, kind: StreamKind): RunningStream {
+    const abort = new AbortController();
+    const stream = createListingStream({
+      client,
+      kind,
+      subreddits: group.subreddits,
+      state: ctx.state,
+      log: ctx.log,
+      stateKey: `cursor:${kind}:${group.id}`,
+      maxPages: config.max_pages,
+      minDelayMs: config.poll_min,
+      maxDelayMs: config.poll_max,
+      onItems,
+      onGap(missed) {
+        gaps += missed;
+        gapsCounter.inc(undefined, missed);
+      },
+    });
+    const signal = AbortSignal.any([abort.signal, ctx.signal]);
+    const done = stream.run(signal).catch((error: unknown) => ctx.log.error({ err: (error as Error).message, group: group.id, kind }, "listing stream ended with an error"));
+    return { subredditsKey: group.subreddits.join("+"), abort, done, status: stream.status };
+  }
+
+  /** Brings the streams in line with the keyword set: unchanged groups keep polling. */
+  async function applyStreams(): Promise<void> {
+    const sync = current;
+    const running = started && !stopped && sync !== undefined && sync.running;
+    const kinds: StreamKind[] = config.listings.map((l) => (l === "posts" ? "new" : "comments"));
+    if (sync) {
+      if (sync.keywords.some((k) => k.subreddits.length === 0) && config.subreddits.length === 0) {
+        ctx.log.warn({}, 'some keywords are scoped to "all" monitored subreddits, but the plugin\'s subreddits list is empty: those keywords watch nothing');
+      }
+      // While stopped the groups stay as they were, so their cursors are found again on start.
+      if (running) {
+        groups = regroup(groups, wantedSubreddits(sync.keywords, config.subreddits), config.subreddits_per_stream);
+        await ctx.state.set(GROUPS_KEY, groups);
+      }
+    }
+    const wanted = new Map<string, StreamGroup>();
+    if (running) for (const group of groups) for (const kind of kinds) wanted.set(`${kind}:${group.id}`, group);
+    const stopping: Promise<void>[] = [];
+    for (const [key, stream] of streams) {
+      const group = wanted.get(key);
+      if (group && group.subreddits.join("+") === stream.subredditsKey) continue;
+      stream.abort.abort();
+      stopping.push(stream.done);
+      streams.delete(key);
+    }
+    // A restarted stream reads its cursor from state: let the old one save its last first.
+    await Promise.all(stopping);
+    for (const [key, group] of wanted) {
+      if (streams.has(key)) continue;
+      const kind = key.slice(0, key.indexOf(":")) as StreamKind;
+      streams.set(key, startStream(group, kind));
+    }
+    streamsGauge.set(streams.size);
+  }
+
+  function applySync(sync: SyncResponse): Promise<void> {
+    current = sync;
+    currentPrint = fingerprint(sync);
+    const compiled = compileMatcher(sync.keywords.map(toSpec));
+    for (const rejected of compiled.rejected) ctx.log.warn({ keyword_id: rejected.id, err: rejected.error }, "keyword left out of the matcher");
+    matcher = compiled;
+    keywordsGauge.set(compiled.stats.keywords);
+    applying = applying.then(applyStreams, applyStreams);
+    return applying;
+  }
+
+  async function fetchSync(): Promise<SyncResponse> {
+    const response = await ctx.collector.request(SYNC_PATH, { signal: ctx.signal, retries: 1 });
+    if (response.status === 404) {
+      throw new Error("the collector has no Reddit keyword API: add @vigil/plugin-reddit/collector to the collector's plugins (VIGIL_COLLECTOR_PLUGINS)");
+    }
+    if (response.status !== 200) throw new Error(`the collector answered ${response.status} to the keyword sync: ${response.text.slice(0, 200)}`);
+    const parsed = syncResponseSchema.safeParse(JSON.parse(response.text));
+    if (!parsed.success) throw new Error(`the collector's keyword sync answer is not understood: ${parsed.error.issues[0]?.message}`);
+    return parsed.data;
+  }
+
+  async function syncOnce(trigger: SyncTrigger): Promise<void> {
+    try {
+      const sync = await fetchSync();
+      lastSyncAt = Date.now();
+      lastSyncError = undefined;
+      const print = fingerprint(sync);
+      const changed = print !== currentPrint;
+      syncsCounter.inc({ trigger, result: changed ? "changed" : "unchanged" });
+      if (!changed) return;
+      if (trigger === "poll") {
+        ctx.log.info(
+          { keywords_before: current?.keywords.length ?? 0, keywords_after: sync.keywords.length, running_before: current?.running ?? null, running_after: sync.running },
+          "keyword changes detected during polling",
+        );
+      }
+      await ctx.state.set(LAST_SYNC_KEY, sync);
+      await applySync(sync);
+    } catch (error) {
+      if (ctx.signal.aborted) return;
+      lastSyncError = (error as Error).message;
+      syncsCounter.inc({ trigger, result: "error" });
+      throw error;
+    }
+  }
+
+  /** One sync at a time; a push that arrives during one runs one more after it. */
+  function sync(trigger: SyncTrigger): Promise<void> {
+    if (syncing) {
+      syncAgain = trigger;
+      return syncing;
+    }
+    syncing = (async () => {
+      let next: SyncTrigger | undefined = trigger;
+      try {
+        while (next && !ctx.signal.aborted) {
+          syncAgain = undefined;
+          await syncOnce(next);
+          next = syncAgain;
+        }
+      } finally {
+        syncing = undefined;
+      }
+    })();
+    return syncing;
+  }
+
+  /** Until the first sync succeeds (the collector may start later), retry with backoff. */
+  async function firstSync(): Promise<void> {
+    let delay = SYNC_RETRY_MIN_MS;
+    while (!ctx.signal.aborted && lastSyncAt === undefined) {
+      try {
+        await sync("start");
+        return;
+      } catch (error) {
+        ctx.log.warn({ err: (error as Error).message, retry_in_ms: delay }, current ? "keyword sync failed; monitoring the last known keywords" : "keyword sync failed; retrying");
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(SYNC_RETRY_MAX_MS, delay * 2);
+    }
+  }
+
+  const onPush = () => {
+    sync("push").catch((error: unknown) => ctx.log.warn({ err: (error as Error).message }, "keyword sync after a push failed; the backup sync will retry"));
+  };
+  ctx.onCommand(KEYWORDS_CHANGED, onPush);
+  ctx.onCommand(MONITOR_CHANGED, onPush);
+  ctx.onConfig((next) => {
+    const credentialsChanged = JSON.stringify(next.credentials) !== JSON.stringify(config.credentials) || next.api_base !== config.api_base || next.auth_base !== config.auth_base;
+    config = next;
+    if (credentialsChanged) {
+      client = makeClient();
+      // Every stream holds the old client: restart them all.
+      for (const stream of streams.values()) stream.subredditsKey = "";
+    }
+    if (current) void applySync(current);
+  });
+
+  function details(): MonitorDetails {
+    const polls = [...streams.values()].map((s) => s.status().last_poll_at).filter((t): t is number => t !== null);
+    return {
+      is_running: started && !stopped && (current?.running ?? false),
+      stream_monitoring_active: streams.size > 0,
+      active_streams: streams.size,
+      monitored_keywords_count: matcher.stats.keywords,
+      monitored_subreddits: streams.size > 0 ? groups.reduce((n, g) => n + g.subreddits.length, 0) : 0,
+      last_check: polls.length > 0 ? new Date(Math.max(...polls)).toISOString() : "",
+      last_sync: lastSyncAt ? new Date(lastSyncAt).toISOString() : "",
+      check_interval_seconds: Math.round(config.sync_interval / 1000),
+      immediate_updates_enabled: true,
+      mentions_emitted: mentions,
+      gaps,
+      keywords_version: currentPrint,
+    };
+  }
+
+  return {
+    async start() {
+      started = true;
+      // Monitor the last known keywords at once; the collector's answer replaces them.
+      if (current) await applySync(current);
+      void firstSync();
+      ctx.scheduler.schedule("keyword-sync", { every: config.sync_interval }, async () => {
+        if (lastSyncAt === undefined) return; // firstSync is still trying
+        await sync("poll").catch((error: unknown) => ctx.log.warn({ err: (error as Error).message }, "backup keyword sync failed"));
+      });
+    },
+    async stop() {
+      stopped = true;
+      for (const stream of streams.values()) stream.abort.abort();
+      await Promise.all([...streams.values()].map((s) => s.done));
+      streams.clear();
+      streamsGauge.set(0);
+    },
+    status(): PluginStatus {
+      const d = details();
+      const errors = [...streams.values()].map((s) => s.status().last_error).filter((e): e is string => e !== null);
+      let state: PluginStatus["state"] = "ok";
+      let message: string;
+      if (!current) {
+        state = lastSyncError ? "failing" : "starting";
+        message = lastSyncError ? `no keywords yet: ${lastSyncError}` : "reading keywords from the collector";
+      } else if (!current.running) {
+        message = "stopped through the auto-monitor API";
+      } else if (errors.length > 0) {
+        state = "degraded";
+        message = `${errors.length} of ${streams.size} streams failing: ${errors[0]}`;
+      } else if (lastSyncError) {
+        state = "degraded";
+        message = `keyword sync failing (monitoring the last known keywords): ${lastSyncError}`;
+      } else {
+        message = `${d.monitored_keywords_count} keywords over ${d.monitored_subreddits} subreddits, ${d.active_streams} streams`;
+      }
+      return { state, message, details: { ...d } };
+    },
+  };
+}
