@@ -239,6 +239,7 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
         // a plugin waiting on one can stop; appends already accepted are still written.
         await queue.close();
         await host.stopAll();
+        await channel.farewell();
         process.off("uncaughtException", onException);
         process.off("unhandledRejection", onRejection);
         log.info("agent stopped");

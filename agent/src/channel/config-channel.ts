@@ -126,13 +126,14 @@ export function createConfigChannel(options: ConfigChannelOptions) {
     }
   }
 
-  async function sendHeartbeat(): Promise<void> {
+  async function sendHeartbeat(final = false): Promise<void> {
+    const signal = final ? AbortSignal.timeout(Math.min(options.timeoutMs, 2_000)) : AbortSignal.any([abort.signal, AbortSignal.timeout(options.timeoutMs)]);
     try {
       const response = await fetch(`${base}/v1/agents/heartbeat`, {
         method: "POST",
         headers: { ...headers, "content-type": "application/json" },
         body: JSON.stringify(options.heartbeat()),
-        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(options.timeoutMs)]),
+        signal,
       });
       const text = await response.text();
       if (response.status !== 200) throw new Error(`heartbeat answered ${response.status}: ${text.slice(0, 200)}`);
@@ -140,7 +141,7 @@ export function createConfigChannel(options: ConfigChannelOptions) {
       const { applied, rejected } = options.versions();
       if (Number.isInteger(desired) && desired !== applied && desired !== rejected) void poll();
     } catch (error) {
-      if (!abort.signal.aborted) options.log.warn({ err: (error as Error).message }, "heartbeat failed");
+      if (!abort.signal.aborted || final) options.log.warn({ err: (error as Error).message }, "heartbeat failed");
     }
   }
 
@@ -171,11 +172,16 @@ export function createConfigChannel(options: ConfigChannelOptions) {
       await poll();
       if (options.push) pushing = pushLoop();
       every(options.backupPollMs, poll);
-      every(options.heartbeatMs, sendHeartbeat);
+      every(options.heartbeatMs, () => sendHeartbeat());
       void sendHeartbeat();
     },
     /** Sends a heartbeat now (after a config change or a plugin state change). */
-    heartbeatNow: sendHeartbeat,
+    heartbeatNow: () => sendHeartbeat(),
+    /**
+     * The last heartbeat, after stop(): shows the plugins stopped at once instead of
+     * leaving their last running state on the collector until the agent counts as offline.
+     */
+    farewell: () => sendHeartbeat(true),
     async stop() {
       abort.abort();
       for (const timer of timers) clearInterval(timer);

@@ -77,11 +77,9 @@ export function createListingStream(options: StreamOptions) {
     lastPollAt = Date.now();
     if (cursor === undefined) {
       // First start: begin at the newest item rather than replaying the listing's history.
-      const newest = newestFirst[0];
-      if (newest) {
-        cursor = newest.data.id;
-        await options.state.set(stateKey, cursor);
-      }
+      // An empty listing starts the cursor at id 0: everything that arrives later is new.
+      cursor = newestFirst[0]?.data.id ?? "0";
+      await options.state.set(stateKey, cursor);
       return 0;
     }
     const items = newestFirst.filter((thing) => !seen.has(thing.data.name)).reverse();
