@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { uuidv7, type EventInput, type PluginContext, type PluginInstance, type PluginStatus } from "@vigil/plugin-sdk";
 import { budgetFor } from "./budget.js";
 import { regroup, wantedSubreddits, type StreamGroup } from "./chunks.js";
@@ -10,7 +9,7 @@ import { MENTION_SOURCE, MENTION_TYPE } from "./api/tables.js";
 import { compileMatcher, type KeywordSpec, type Matcher, type MatchResult } from "./matcher.js";
 import type { MonitorDetails } from "./status.js";
 import { createListingStream, type StreamKind } from "./stream.js";
-import { SYNC_PATH, syncResponseSchema, type SyncResponse } from "./sync-protocol.js";
+import { keywordSetFingerprint, SYNC_PATH, syncResponseSchema, type SyncResponse } from "./sync-protocol.js";
 
 const GROUPS_KEY = "stream-groups";
 const LAST_SYNC_KEY = "last-sync";
@@ -26,12 +25,6 @@ interface RunningStream {
 }
 
 type SyncTrigger = "start" | "push" | "poll";
-
-/** A stable fingerprint of what a sync delivered, to tell a change from a repeat. */
-function fingerprint(sync: SyncResponse): string {
-  const keywords = [...sync.keywords].sort((a, b) => (a.id < b.id ? -1 : 1));
-  return createHash("sha256").update(JSON.stringify({ running: sync.running, keywords })).digest("hex").slice(0, 16);
-}
 
 function toSpec(keyword: SyncResponse["keywords"][number]): KeywordSpec {
   return { id: keyword.id, text: keyword.keyword, mode: keyword.mode, subreddits: keyword.subreddits.length === 0 ? "all" : keyword.subreddits, exclude: keyword.exclude, active: true };
@@ -81,7 +74,7 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
   const streams = new Map<string, RunningStream>();
   let groups: StreamGroup[] = ctx.state.get<StreamGroup[]>(GROUPS_KEY) ?? [];
   let current: SyncResponse | undefined = ctx.state.get<SyncResponse>(LAST_SYNC_KEY);
-  let currentPrint = current ? fingerprint(current) : "";
+  let currentPrint = current ? keywordSetFingerprint(current) : "";
   let matcher: Matcher = compileMatcher([]);
   let started = false;
   let stopped = false;
@@ -180,12 +173,20 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
 
   function applySync(sync: SyncResponse): Promise<void> {
     current = sync;
-    currentPrint = fingerprint(sync);
+    currentPrint = keywordSetFingerprint(sync);
     const compiled = compileMatcher(sync.keywords.map(toSpec));
     for (const rejected of compiled.rejected) ctx.log.warn({ keyword_id: rejected.id, err: rejected.error }, "keyword left out of the matcher");
     matcher = compiled;
     keywordsGauge.set(compiled.stats.keywords);
-    applying = applying.then(applyStreams, applyStreams);
+    const print = currentPrint;
+    const apply = async () => {
+      await applyStreams();
+      ctx.log.info(
+        { keywords_version: print, keywords: compiled.stats.keywords, subreddits: streams.size > 0 ? groups.reduce((n, g) => n + g.subreddits.length, 0) : 0, streams: streams.size },
+        "keyword set applied",
+      );
+    };
+    applying = applying.then(apply, apply);
     return applying;
   }
 
@@ -205,7 +206,7 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
       const sync = await fetchSync();
       lastSyncAt = Date.now();
       lastSyncError = undefined;
-      const print = fingerprint(sync);
+      const print = keywordSetFingerprint(sync);
       const changed = print !== currentPrint;
       syncsCounter.inc({ trigger, result: changed ? "changed" : "unchanged" });
       if (!changed) return;

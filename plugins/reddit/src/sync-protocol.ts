@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -21,3 +22,13 @@ export const syncResponseSchema = z.object({
 });
 
 export type SyncResponse = z.output<typeof syncResponseSchema>;
+
+/**
+ * A stable fingerprint of a sync answer (keyword order does not matter): the agent reports
+ * the one it runs as `keywords_version`, so a change can be told from a repeat and anyone
+ * can check which set an agent applied.
+ */
+export function keywordSetFingerprint(sync: SyncResponse): string {
+  const keywords = [...sync.keywords].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return createHash("sha256").update(JSON.stringify({ running: sync.running, keywords })).digest("hex").slice(0, 16);
+}
