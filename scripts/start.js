@@ -123,7 +123,9 @@ function writeAgentConfig(key) {
   );
 }
 
-run("collector", [join(root, "collector/bin/vigil-collector.js"), "--port", String(port), "--data-dir", dataDir], adminToken ? { VIGIL_BOOTSTRAP_TOKEN: adminToken } : {});
+// The first-party plugins' collector parts (tables and routes: /api/keywords, /api/mentions, …).
+const collectorPlugins = ["@vigil/plugin-reddit"].flatMap((name) => ["--plugin", name]);
+run("collector", [join(root, "collector/bin/vigil-collector.js"), "--port", String(port), "--data-dir", dataDir, ...collectorPlugins], adminToken ? { VIGIL_BOOTSTRAP_TOKEN: adminToken } : {});
 if (!(await waitForHealth(120_000))) {
   console.error(`the collector did not become healthy at ${collectorUrl}/health`);
   stop(1);
