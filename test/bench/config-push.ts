@@ -20,13 +20,13 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
 import { median, printFigures, progress, spread } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { percentile } from "./support/latency.js";
-import { beforeDeadline, checkDeadline, onExit, stopWithin } from "./support/run-guard.js";
+import { beforeDeadline, onExit, stopWithin } from "./support/run-guard.js";
+import { waitForPush } from "./support/agent-wait.js";
 
 const BENCH = "config-push";
 const CHANGES = envInt("BENCH_CHANGES", 200);
@@ -37,7 +37,6 @@ const PROBE = join(REPO_ROOT, "test/bench/fixtures/config-probe.js");
 const PLUGIN_ID = "probe";
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 30_000;
-const STATUS_POLL_MS = 50;
 
 /**
  * Wall-clock time with sub-millisecond resolution, the same in every process on this
@@ -104,15 +103,6 @@ async function startReportServer(): Promise<{ url: string; expect(label: string)
         server.closeAllConnections();
       }),
   };
-}
-
-async function waitForPush(agent: AgentProcess, deadline: number): Promise<string> {
-  for (;;) {
-    const status = (await beforeDeadline(agent.status(), deadline, "agent /status")) as { id: string; channel: { push_connected: boolean } };
-    if (status.channel.push_connected) return status.id;
-    checkDeadline(deadline, "waiting for the agent's push channel");
-    await sleep(STATUS_POLL_MS);
-  }
 }
 
 async function putConfig(collector: CollectorProcess, agentId: string, label: string, deadline: number): Promise<number> {

@@ -46,6 +46,7 @@ import { median, printFigures, progress, spread } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { percentile } from "./support/latency.js";
 import { beforeDeadline, checkDeadline, onExit, stopWithin } from "./support/run-guard.js";
+import { waitForPush } from "./support/agent-wait.js";
 
 const BENCH = "keyword-latency";
 const CHANGES = envInt("BENCH_CHANGES", 100);
@@ -59,7 +60,6 @@ const SUB = "benchsub";
 const APPLIED = "keyword set applied";
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 30_000;
-const STATUS_POLL_MS = 50;
 /** The baseline agent's backup sync interval (its plugin's `sync_interval`). */
 const BASELINE_SYNC_MS = 1_000;
 const PROGRESS_EVERY = 25;
@@ -229,20 +229,11 @@ function agentConfig(dir: string, collector: CollectorProcess, ingestKey: string
           poll_max: "16s",
           auth_base: fake.url,
           api_base: fake.url,
-          ...(phase === "baseline" ? { sync_interval: `${BASELINE_SYNC_MS}ms` } : {}),
+          ...(phase === "baseline" ? { sync_interval: `${BASELINE_SYNC_MS / 1000}s` } : {}),
         },
       },
     ],
   };
-}
-
-async function waitForPushConnected(agent: AgentProcess, deadline: number): Promise<void> {
-  for (;;) {
-    const status = (await beforeDeadline(agent.status(), deadline, "agent /status")) as { channel: { push_connected: boolean } };
-    if (status.channel.push_connected) return;
-    checkDeadline(deadline, "waiting for the agent's push channel");
-    await sleep(STATUS_POLL_MS);
-  }
 }
 
 /** Resolves with the time (epoch ms) of the plugin's "keyword set applied" line for `version`, written at or after `since`. */
@@ -276,7 +267,7 @@ async function runPhase(phase: Phase, run: number, changes: number): Promise<Run
     const seeded = await currentVersion(collector, ingestKey, deadline);
 
     agent = await startAgentProcess(writeAgentConfig(dir.path, agentConfig(dir.path, collector, ingestKey, fake, phase)), { timeoutMs: START_TIMEOUT_MS });
-    if (phase === "push") await waitForPushConnected(agent, deadline);
+    if (phase === "push") await waitForPush(agent, deadline);
     await applied(agent, seeded, 0, Math.min(START_TIMEOUT_MS, deadline - Date.now()), "the seeded keywords");
 
     const latencies: number[] = [];

@@ -2,10 +2,10 @@ import { z } from "zod";
 import { durationSchema } from "@vigil/plugin-sdk";
 import { REDDIT_API_BASE, REDDIT_AUTH_BASE } from "./client.js";
 import { credentialsSchema } from "./credentials.js";
-import { SUBREDDIT_PATTERN } from "./listing.js";
+import { subredditNameSchema } from "./listing.js";
 import { DEFAULT_SYNC_INTERVAL_S } from "./status.js";
 
-const subreddit = z.string().regex(SUBREDDIT_PATTERN, "subreddit names are 2–21 letters, digits or '_' (without r/)");
+const subreddit = subredditNameSchema();
 
 /** The agent part's configuration. Keywords are not here: they come from the collector's keyword API. */
 export const redditConfigSchema = z

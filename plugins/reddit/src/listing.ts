@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** The parts of Reddit's listing JSON the plugin reads. */
 export interface RedditThing {
   kind: "t1" | "t3" | string;
@@ -33,3 +35,15 @@ export function idValue(id: string): bigint {
 
 /** Subreddit names: 2–21 letters, digits or underscores (Reddit's rule). */
 export const SUBREDDIT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_]{1,20}$/;
+
+/**
+ * One subreddit name, as the keyword API and the config take it. "all" is refused here:
+ * Reddit would read it as r/all, while Vigil's "all" means every monitored subreddit and
+ * is only accepted alone, in place of a name or a list.
+ */
+export function subredditNameSchema() {
+  return z
+    .string()
+    .regex(SUBREDDIT_PATTERN, "subreddit names are 2–21 letters, digits or '_' (without r/)")
+    .refine((name) => name.toLowerCase() !== "all", '"all" means every monitored subreddit: give it alone ("subreddit": "all"), not as a name in a list');
+}

@@ -1,4 +1,4 @@
-import { uuidv7, type EventInput, type PluginContext, type PluginInstance, type PluginStatus } from "@vigil/plugin-sdk";
+import { uuidv7, type EventInput, type PluginContext, type PluginInstance, type PluginStatus, type ScheduledJob } from "@vigil/plugin-sdk";
 import { budgetFor } from "./budget.js";
 import { regroup, wantedSubreddits, type StreamGroup } from "./chunks.js";
 import { createRedditClient } from "./client.js";
@@ -86,6 +86,7 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
   let syncAgain: SyncTrigger | undefined;
   let applying = Promise.resolve();
   let client = makeClient();
+  let syncJob: ScheduledJob | undefined;
 
   function makeClient() {
     return createRedditClient({
@@ -143,7 +144,7 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
     const kinds: StreamKind[] = config.listings.map((l) => (l === "posts" ? "new" : "comments"));
     if (sync) {
       if (sync.keywords.some((k) => k.subreddits.length === 0) && config.subreddits.length === 0) {
-        ctx.log.warn({}, 'some keywords are scoped to "all" monitored subreddits, but the plugin\'s subreddits list is empty: those keywords watch nothing');
+        ctx.log.warn({}, 'some keywords are scoped to "all" monitored subreddits, but the plugin\'s subreddits list is empty: they only see the subreddits other keywords name');
       }
       // While stopped the groups stay as they were, so their cursors are found again on start.
       if (running) {
@@ -193,7 +194,7 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
   async function fetchSync(): Promise<SyncResponse> {
     const response = await ctx.collector.request(SYNC_PATH, { signal: ctx.signal, retries: 1 });
     if (response.status === 404) {
-      throw new Error("the collector has no Reddit keyword API: add @vigil/plugin-reddit/collector to the collector's plugins (VIGIL_COLLECTOR_PLUGINS)");
+      throw new Error("the collector has no Reddit keyword API: start the collector with --plugin @vigil/plugin-reddit (or VIGIL_COLLECTOR_PLUGINS=@vigil/plugin-reddit)");
     }
     if (response.status !== 200) throw new Error(`the collector answered ${response.status} to the keyword sync: ${response.text.slice(0, 200)}`);
     const parsed = syncResponseSchema.safeParse(JSON.parse(response.text));
@@ -268,15 +269,28 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
   ctx.onCommand(KEYWORDS_CHANGED, onPush);
   ctx.onCommand(MONITOR_CHANGED, onPush);
   ctx.onConfig((next) => {
-    const credentialsChanged = JSON.stringify(next.credentials) !== JSON.stringify(config.credentials) || next.api_base !== config.api_base || next.auth_base !== config.auth_base;
+    const previous = config;
     config = next;
-    if (credentialsChanged) {
-      client = makeClient();
-      // Every stream holds the old client: restart them all.
+    const clientFields = ["credentials", "api_base", "auth_base", "request_timeout"] as const;
+    if (clientFields.some((field) => JSON.stringify(next[field]) !== JSON.stringify(previous[field]))) client = makeClient();
+    const streamFields = [...clientFields, "poll_min", "poll_max", "max_pages"] as const;
+    if (streamFields.some((field) => JSON.stringify(next[field]) !== JSON.stringify(previous[field]))) {
+      // Streams hold their settings and client: restart them all (their cursors are saved).
       for (const stream of streams.values()) stream.subredditsKey = "";
+    }
+    if (next.sync_interval !== previous.sync_interval && syncJob) {
+      syncJob.stop();
+      syncJob = scheduleSync();
     }
     if (current) void applySync(current);
   });
+
+  function scheduleSync(): ScheduledJob {
+    return ctx.scheduler.schedule("keyword-sync", { every: config.sync_interval }, async () => {
+      if (lastSyncAt === undefined) return; // firstSync is still trying
+      await sync("poll").catch((error: unknown) => ctx.log.warn({ err: (error as Error).message }, "backup keyword sync failed"));
+    });
+  }
 
   function details(): MonitorDetails {
     const polls = [...streams.values()].map((s) => s.status().last_poll_at).filter((t): t is number => t !== null);
@@ -302,10 +316,7 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
       // Monitor the last known keywords at once; the collector's answer replaces them.
       if (current) await applySync(current);
       void firstSync();
-      ctx.scheduler.schedule("keyword-sync", { every: config.sync_interval }, async () => {
-        if (lastSyncAt === undefined) return; // firstSync is still trying
-        await sync("poll").catch((error: unknown) => ctx.log.warn({ err: (error as Error).message }, "backup keyword sync failed"));
-      });
+      syncJob = scheduleSync();
     },
     async stop() {
       stopped = true;
@@ -325,7 +336,7 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
       } else if (!current.running) {
         message = "stopped through the auto-monitor API";
       } else if (errors.length > 0) {
-        state = "degraded";
+        state = errors.length === streams.size ? "failing" : "degraded";
         message = `${errors.length} of ${streams.size} streams failing: ${errors[0]}`;
       } else if (lastSyncError) {
         state = "degraded";

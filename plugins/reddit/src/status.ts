@@ -18,7 +18,7 @@ export interface MonitorDetails {
   /** Pushed keyword changes are applied at once. */
   immediate_updates_enabled: boolean;
   mentions_emitted: number;
-  /** Bursts larger than the listing depth: items that could not be read back. */
+  /** Polls that found more new items than `max_pages` pages hold: the rest could not be read back. */
   gaps: number;
   /** Changes since a restart of the plugin: what the last sync loaded. */
   keywords_version: string;

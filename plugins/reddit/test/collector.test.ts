@@ -38,6 +38,8 @@ describe("keyword API (the Reddit plugin's collector part)", () => {
     [{ keyword: "(unclosed", mode: "regex" }, "keyword", "invalid regular expression"],
     [{ keyword: "ok", subreddit: "r/bad name" }, "subreddit", "subreddit names are"],
     [{ keyword: "ok", platform: "twitter" }, "platform", 'platform must be "reddit"'],
+    [{ keyword: "ok", subreddit: ["selfhosted", "all"] }, "subreddit.1", '"all" means every monitored subreddit'],
+    [{ keyword: "ok", subreddit: "All" }, "subreddit", '"all" means every monitored subreddit'],
     [{ keyword: "ok", colour: "red" }, "", "colour"],
   ])("refuses %j with a 400 naming the field", async (body, path, message) => {
     const res = await env.request("POST", "/api/keywords", { body });

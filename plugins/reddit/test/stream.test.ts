@@ -5,6 +5,7 @@ import { DEFAULT_CLIENT, DEFAULT_USER, startFakeReddit, type FakeReddit } from "
 import { createBudget } from "../src/budget.js";
 import { createRedditClient, RedditApiError, REDDIT_API_BASE, REDDIT_AUTH_BASE } from "../src/client.js";
 import type { RedditThing } from "../src/listing.js";
+import type { Credentials } from "../src/credentials.js";
 import { createListingStream } from "../src/stream.js";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -34,7 +35,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-function client(budget = createBudget(100, 60_000), overrides: Partial<typeof credentials> = {}) {
+function client(budget = createBudget(100, 60_000), overrides: Partial<Credentials> = {}) {
   // The agent's real HTTP client, with Reddit's two origins pointed at the fake.
   const http = createHttpClient({ userAgent: "unused", baseUrls: { [REDDIT_AUTH_BASE]: fake.url, [REDDIT_API_BASE]: fake.url } });
   return createRedditClient({ credentials: { ...credentials, ...overrides }, http, budget, log: quiet });

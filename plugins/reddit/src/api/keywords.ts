@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { PluginApiError, nextRowVersion, parseRequest, uuidv7, type PluginRequest, type PluginRoute } from "@vigil/plugin-sdk";
 import { KEYWORDS_CHANGED } from "../commands.js";
-import { SUBREDDIT_PATTERN } from "../listing.js";
+import { subredditNameSchema } from "../listing.js";
 import { validateKeyword, type KeywordMode } from "../matcher.js";
 
 /**
@@ -11,13 +11,13 @@ import { validateKeyword, type KeywordMode } from "../matcher.js";
  * missed push.
  */
 
-const subreddit = z.string().regex(SUBREDDIT_PATTERN, "subreddit names are 2–21 letters, digits or '_' (without r/)");
+const subreddit = subredditNameSchema();
 
 const keywordFields = {
   keyword: z.string().describe("The text to find (phrase, word or regex)."),
   platform: z.literal("reddit", { error: 'platform must be "reddit"' }).default("reddit"),
   mode: z.enum(["phrase", "word", "regex"], { error: 'mode is "phrase", "word" or "regex"' }).default("phrase"),
-  subreddit: z.union([subreddit, z.array(subreddit).min(1).max(100), z.literal("all")]).default("all").describe("One subreddit, a list, or \"all\" monitored."),
+  subreddit: z.union([z.literal("all"), subreddit, z.array(subreddit).min(1).max(100)]).default("all").describe("One subreddit, a list, or \"all\" monitored."),
   exclude: z.array(z.string().min(1).max(200)).max(50).default([]),
   is_active: z.boolean().default(true),
 };
@@ -31,7 +31,7 @@ const patchSchema = z
   .object({
     keyword: keywordFields.keyword.optional(),
     mode: z.enum(["phrase", "word", "regex"], { error: 'mode is "phrase", "word" or "regex"' }).optional(),
-    subreddit: z.union([subreddit, z.array(subreddit).min(1).max(100), z.literal("all")]).optional(),
+    subreddit: z.union([z.literal("all"), subreddit, z.array(subreddit).min(1).max(100)]).optional(),
     exclude: z.array(z.string().min(1).max(200)).max(50).optional(),
     is_active: z.boolean().optional(),
   })

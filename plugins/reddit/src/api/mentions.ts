@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PluginApiError, parseRequest, type PluginRequest, type PluginRoute } from "@vigil/plugin-sdk";
-import { SUBREDDIT_PATTERN } from "../listing.js";
+import { subredditNameSchema } from "../listing.js";
 import { listKeywords } from "./keywords.js";
 
 /** RFC 3339 text or epoch milliseconds, as everywhere in Vigil's API. */
@@ -21,7 +21,7 @@ const mentionsQuery = z
   .object({
     keyword_id: z.string().min(1).max(64).optional(),
     keyword: z.string().min(1).max(200).optional().describe("The keyword's text, compared case-insensitively."),
-    subreddit: z.string().regex(SUBREDDIT_PATTERN, "subreddit names are 2–21 letters, digits or '_' (without r/)").optional(),
+    subreddit: subredditNameSchema().optional(),
     kind: z.enum(["post", "comment"], { error: 'kind is "post" or "comment"' }).optional(),
     since: time("since"),
     until: time("until"),
