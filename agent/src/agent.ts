@@ -214,6 +214,7 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
         metrics,
         enqueue,
         status,
+        published: host.publishedValue,
         healthy: () => {
           const problem = shipper.problem();
           return problem ? { ok: false, reason: problem } : { ok: true };

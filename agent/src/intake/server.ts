@@ -16,6 +16,8 @@ export interface IntakeOptions {
   metrics: AgentMetrics;
   enqueue(records: Buffer[]): Promise<void>;
   status(): unknown;
+  /** What a plugin published for apps (ctx.publish), as JSON text. */
+  published(pluginId: string, name: string): string | undefined;
   healthy(): { ok: boolean; reason?: string };
 }
 
@@ -66,6 +68,13 @@ export function createIntakeApp(options: IntakeOptions) {
     return c.json({ status: health.ok ? "ok" : "unavailable", ...(health.reason ? { reason: health.reason } : {}) }, health.ok ? 200 : 503);
   });
   app.get("/status", (c) => c.json(options.status()));
+  app.get("/v1/plugins/:plugin/:name", (c) => {
+    const text = options.published(c.req.param("plugin"), c.req.param("name"));
+    if (text === undefined) {
+      return c.json(error("not_found", `plugin "${c.req.param("plugin")}" has published nothing named "${c.req.param("name")}" (is it running, under that id?)`), 404);
+    }
+    return c.body(text, 200, { "content-type": "application/json", "cache-control": "no-store" });
+  });
   app.get("/metrics", async (c) => c.body(await options.metrics.registry.metrics(), 200, { "Content-Type": options.metrics.registry.contentType }));
   app.notFound((c) => c.json(error("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
   return app;

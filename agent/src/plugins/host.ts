@@ -58,6 +58,7 @@ interface Slot {
 }
 
 const HEALTHY_RESETS_BACKOFF_MS = 60_000;
+const PUBLISHED_NAME = /^[a-z][a-z0-9-]{0,63}$/;
 
 /** Which plugin's code is running, so an error escaping a plugin's callbacks can be pinned on it. */
 const currentPlugin = new AsyncLocalStorage<string>();
@@ -70,6 +71,8 @@ const currentPlugin = new AsyncLocalStorage<string>();
  */
 export function createPluginHost(options: PluginHostOptions) {
   const slots = new Map<string, Slot>();
+  /** `<plugin id>/<name>` → JSON text, what plugins published for apps (ctx.publish). */
+  const published = new Map<string, string>();
   const { log, metrics } = options;
   let closed = false;
 
@@ -122,6 +125,10 @@ export function createPluginHost(options: PluginHostOptions) {
       dataDir: stateDir,
       onConfig(listener: (config: unknown) => void | Promise<void>) {
         slot.listeners.push(listener);
+      },
+      publish(name: string, value: unknown) {
+        if (!PUBLISHED_NAME.test(name)) throw new Error(`published names are lower-case letters, digits and '-', got "${name}"`);
+        published.set(`${slot.id}/${name}`, JSON.stringify(value));
       },
       onCommand(name: string, handler: (args: Record<string, unknown>) => unknown) {
         slot.commandHandlers.set(name, handler);
@@ -326,7 +333,12 @@ export function createPluginHost(options: PluginHostOptions) {
     await Promise.all([...slots.values()].map(stopSlot));
   }
 
-  return { apply, runCommand, reports, stopAll, handleEscapedError };
+  /** A value a plugin published, as JSON text; undefined when none. */
+  function publishedValue(pluginId: string, name: string): string | undefined {
+    return published.get(`${pluginId}/${name}`);
+  }
+
+  return { apply, runCommand, reports, stopAll, handleEscapedError, publishedValue };
 }
 
 export type PluginHost = ReturnType<typeof createPluginHost>;

@@ -113,6 +113,7 @@ export function createHarness<Schema extends z.ZodType>(options: {
     },
     http: options.http,
     // http-check never calls the collector's API; a call would be a bug the test should see.
+    publish: () => undefined,
     collector: { request: (path) => Promise.reject(new Error(`http-check called the collector API (${path}); it has no reason to`)) },
     dataDir: "/nonexistent",
     onConfig: (listener) => void listeners.push(listener),

@@ -138,6 +138,13 @@ export interface PluginContext<Config> {
    * `path` is absolute (`/api/...`); the agent's timeout applies unless `timeoutMs` is set.
    */
   collector: CollectorApi;
+  /**
+   * Makes a JSON value readable by apps on this host at the agent's local intake,
+   * `GET /v1/plugins/<instance id>/<name>` (the last value published; 404 before the
+   * first). How an in-app SDK gets what the plugin relays from the collector, e.g. the
+   * cache monitor's settings. `name`: lower-case letters, digits and '-'.
+   */
+  publish(name: string, value: unknown): void;
   /** Called with the new, validated config whenever the remote configuration changes it. */
   onConfig(listener: (config: Config) => void | Promise<void>): void;
   /**
