@@ -235,12 +235,23 @@ describe("live configuration", () => {
       plugins: [{ use: join(FIXTURE_PLUGINS, "counter.js"), id: "counter", config: { every: "1s" } }],
     })));
     await eventually(() => a.status(), (s: any) => s.channel.push_connected === true);
+    const published = (name: string) => fetch(`${a.intakeUrl}/v1/plugins/counter/${name}`).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    expect(await published("label")).toEqual({ status: 200, body: { label: "initial" } });
     const version = await putConfig(c, await agentId(a), { plugins: { counter: { config: { label: "pushed" } } } });
     const changes = await eventually(() => allEvents(c, "counter.config"), (e) => e.length >= 1, 15_000);
     expect(changes[0]!.attrs.label).toBe("pushed");
     const status = await eventually(() => a.status(), (s: any) => s.config_version === version);
     expect(status.plugins[0].details.label).toBe("pushed");
     expect(a.logs.some((l) => l.msg === "remote configuration received" && l.via === "push")).toBe(true);
+    // What the plugin publishes for apps follows; a disabled plugin's values go.
+    expect((await published("label")).body).toEqual({ label: "pushed" });
+    const missing = await published("nothing");
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.message).toContain('published nothing named "nothing"');
+    const disabled = await putConfig(c, await agentId(a), { plugins: { counter: { enabled: false } } });
+    const after = await eventually(() => a.status(), (s: any) => s.config_version === disabled);
+    expect(after.config_version, JSON.stringify(after)).toBe(disabled);
+    expect((await published("label")).status).toBe(404);
   });
 
   it("with the push channel off, the backup poll applies the change", async () => {

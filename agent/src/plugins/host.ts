@@ -218,6 +218,7 @@ export function createPluginHost(options: PluginHostOptions) {
       if (!wanted.has(id)) {
         await stopSlot(slot);
         slots.delete(id);
+        forgetPublished(id);
         log.info({ plugin: id }, "plugin removed");
       }
     }
@@ -227,6 +228,7 @@ export function createPluginHost(options: PluginHostOptions) {
         // Another package under the same id (a remote-added plugin): a new plugin, not a change.
         await stopSlot(slot);
         slots.delete(plugin.id);
+        forgetPublished(plugin.id);
         slot = undefined;
       }
       if (!slot) {
@@ -252,6 +254,7 @@ export function createPluginHost(options: PluginHostOptions) {
       if (!plugin.enabled) {
         slot.enabled = false;
         await stopSlot(slot);
+        forgetPublished(slot.id);
         continue;
       }
       const wasDisabled = !slot.enabled;
@@ -331,6 +334,14 @@ export function createPluginHost(options: PluginHostOptions) {
   async function stopAll(): Promise<void> {
     closed = true;
     await Promise.all([...slots.values()].map(stopSlot));
+  }
+
+  /**
+   * A removed or disabled plugin's values go; a plugin restarting after a failure keeps
+   * them, so apps go on with the last value meanwhile.
+   */
+  function forgetPublished(pluginId: string): void {
+    for (const key of published.keys()) if (key.startsWith(`${pluginId}/`)) published.delete(key);
   }
 
   /** A value a plugin published, as JSON text; undefined when none. */
