@@ -18,8 +18,8 @@ export async function loadCollectorParts(specs: readonly string[]): Promise<Coll
       throw new Error(`cannot load the collector part of "${spec}" (${specifier}): ${(error as Error).message.split("\n")[0]}`);
     }
     const part = module.default;
-    if (!part || typeof part.name !== "string" || !Array.isArray(part.migrations) || !Array.isArray(part.routes)) {
-      throw new Error(`"${spec}" does not default-export defineCollectorPart({ name, migrations, routes })`);
+    if (!part || typeof part.name !== "string" || !Array.isArray(part.migrations) || !Array.isArray(part.routes) || (part.metrics !== undefined && !Array.isArray(part.metrics))) {
+      throw new Error(`"${spec}" does not default-export defineCollectorPart({ name, migrations, routes, metrics? })`);
     }
     if (parts.some((p) => p.name === part.name)) throw new Error(`two collector parts are named "${part.name}": load each plugin once`);
     parts.push(part);

@@ -46,6 +46,8 @@ export interface CacheOpAttrs {
   /** 1 in detailed mode; 0.1, 0.05, 0.01 … when sampled: each event stands for 1/sample_rate ops. */
   sample_rate: number;
   mode: Mode;
+  /** Set on ops whose client call failed (a failed read counts as a miss); severity "warning". */
+  error?: boolean;
 }
 
 /**
@@ -128,6 +130,8 @@ export const publishedSettingsSchema = z.object({
   apps: z.record(z.string(), settingsSchema),
 });
 export type PublishedSettings = z.output<typeof publishedSettingsSchema>;
+/** The name the agent part publishes the settings under (`ctx.publish`), which apps poll. */
+export const PUBLISHED_SETTINGS_NAME = "settings";
 
 /** The collector's answer to the agent part's `GET /api/cache-monitor/sync` (scope ingest). */
 export const SYNC_PATH = "/api/cache-monitor/sync";

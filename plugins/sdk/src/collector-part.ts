@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z as zod, type z } from "zod";
 
 /**
  * The contract of a plugin's collector part (DESIGN.md: "its tables, rollups, REST
@@ -73,18 +73,68 @@ export interface PluginRoute {
   handler(request: PluginRequest): Promise<PluginResponse>;
 }
 
+/**
+ * A Prometheus metric the collector serves on its `/metrics`, computed from the plugin's
+ * tables at scrape time (the result is cached for a few seconds, and a failing or slow
+ * query only leaves this metric out of that scrape).
+ *
+ * Cross-tenant by design: `/metrics` belongs to the operator's Prometheus, so the query
+ * reads every tenant's rows and each series carries a `tenant` label (a tenant id, never
+ * user text). Keep the label count bounded in the query itself (e.g. the top N key labels
+ * per app, the rest as "other"); the collector also caps the series of each metric at
+ * `maxSeries`.
+ */
+export interface PluginMetric {
+  /** `vigil_<part name>_<what>_<unit>`; a counter's name ends in `_total`, a gauge's does not. */
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  /** Label columns the query selects besides `tenant`, which every series gets first. */
+  labelNames: readonly string[];
+  /**
+   * Most series served (default 1000). Beyond it, the lowest-valued series are folded into
+   * one whose `overflowLabel` is "other" per remaining label set (counters add up; gauges,
+   * which cannot be added, are left out), and the collector logs that it happened.
+   */
+  maxSeries?: number;
+  /** The label that takes the value "other" when series are folded (a counter's only). */
+  overflowLabel?: string;
+  /** SQL selecting `tenant`, each of `labelNames` and a numeric `value`, one row per series. */
+  query(ctx: { table(name: string): string; events: string }): string;
+}
+
 export interface CollectorPart {
   name: string;
   migrations: PluginMigration[];
   routes: PluginRoute[];
+  /** Served on the collector's `/metrics` (see PluginMetric). */
+  metrics?: PluginMetric[];
 }
+
+const METRIC_LABEL = /^[a-z_][a-z0-9_]*$/;
 
 export function defineCollectorPart(part: CollectorPart): CollectorPart {
   if (!/^[a-z][a-z0-9_]*$/.test(part.name)) throw new Error(`collector part name "${part.name}" must be lower-case letters, digits and '_' (it prefixes table names)`);
   for (const route of part.routes) {
     if (!route.path.startsWith("/api/")) throw new Error(`route ${route.method} ${route.path} of ${part.name} must live under /api/`);
   }
+  for (const metric of part.metrics ?? []) checkMetric(part.name, metric);
   return part;
+}
+
+function checkMetric(partName: string, metric: PluginMetric): void {
+  const where = `metric ${metric.name} of ${partName}`;
+  if (!new RegExp(`^vigil_${partName}_[a-z0-9_]+$`).test(metric.name)) throw new Error(`${where} must be named vigil_${partName}_<what>_<unit> (lower-case letters, digits and '_')`);
+  if (metric.type === "counter" && !metric.name.endsWith("_total")) throw new Error(`${where} is a counter: its name must end in _total`);
+  if (metric.type === "gauge" && metric.name.endsWith("_total")) throw new Error(`${where} is a gauge: _total is reserved for counters`);
+  const labels = new Set<string>();
+  for (const label of metric.labelNames) {
+    if (!METRIC_LABEL.test(label) || label.startsWith("__")) throw new Error(`${where}: label "${label}" must be lower-case letters, digits and '_'`);
+    if (label === "tenant" || labels.has(label)) throw new Error(`${where}: label "${label}" is given twice (tenant is always added)`);
+    labels.add(label);
+  }
+  if (metric.overflowLabel !== undefined && !labels.has(metric.overflowLabel)) throw new Error(`${where}: overflowLabel "${metric.overflowLabel}" is not one of its labelNames`);
+  if (metric.maxSeries !== undefined && (!Number.isInteger(metric.maxSeries) || metric.maxSeries < 1)) throw new Error(`${where}: maxSeries must be a positive whole number`);
 }
 
 export type ApiErrorCode = "invalid_argument" | "permission_denied" | "not_found" | "resource_exhausted" | "unavailable";
@@ -108,6 +158,21 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown): z.
   const details = result.error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
   const first = details[0]!;
   throw new PluginApiError("invalid_argument", first.path ? `${first.path}: ${first.message}` : first.message, details);
+}
+
+/**
+ * A query parameter holding a point in time: RFC 3339 text ("2026-11-27T10:00:00Z") or
+ * epoch milliseconds, as everywhere in Vigil's API. Yields epoch milliseconds.
+ */
+export function timeParamSchema(name: string) {
+  return zod.string().transform((value, ctx) => {
+    const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: "custom", message: `${name} is RFC 3339 text like "2026-11-27T10:00:00Z" or epoch milliseconds` });
+      return zod.NEVER;
+    }
+    return ms;
+  });
 }
 
 let lastRowVersion = 0;

@@ -1,21 +1,9 @@
 import { z } from "zod";
-import { PluginApiError, parseRequest, type PluginRequest, type PluginRoute } from "@vigil/plugin-sdk";
+import { PluginApiError, parseRequest, timeParamSchema, type PluginRequest, type PluginRoute } from "@vigil/plugin-sdk";
 import { subredditNameSchema } from "../listing.js";
 import { listKeywords } from "./keywords.js";
 
-/** RFC 3339 text or epoch milliseconds, as everywhere in Vigil's API. */
-const time = (name: string) =>
-  z
-    .string()
-    .transform((value, ctx) => {
-      const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-      if (!Number.isFinite(ms)) {
-        ctx.addIssue({ code: "custom", message: `${name} is RFC 3339 text like "2026-11-27T10:00:00Z" or epoch milliseconds` });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .optional();
+const time = (name: string) => timeParamSchema(name).optional();
 
 const mentionsQuery = z
   .object({
