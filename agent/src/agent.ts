@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { AgentCommand, Heartbeat, RemoteConfig, VersionedConfig } from "@vigil/plugin-sdk";
+import { PUSH_CONNECTED_COMMAND, type AgentCommand, type Heartbeat, type RemoteConfig, type VersionedConfig } from "@vigil/plugin-sdk";
 import { createConfigChannel } from "./channel/config-channel.js";
 import { mergeRemoteConfig } from "./config/merge.js";
 import { formatProblems } from "./config/problems.js";
@@ -194,6 +194,7 @@ export async function startAgent(config: AgentConfig, options: { configFile: str
     timeoutMs: config.collector.timeout,
     log: log.child({ part: "config-channel" }),
     applyConfig: applyRemote,
+    onPushConnected: () => void host.runCommand({ name: PUSH_CONNECTED_COMMAND, args: {} }, { quiet: true }),
     runCommand: async (command: AgentCommand) => {
       await host.runCommand(command);
     },

@@ -18,6 +18,8 @@ export interface ConfigChannelOptions {
   /** Applies a remote configuration; called one at a time, only for versions not yet seen. */
   applyConfig(config: VersionedConfig): Promise<void>;
   runCommand(command: AgentCommand): Promise<void>;
+  /** Each time the push channel (re)connects: pushes sent meanwhile were lost. */
+  onPushConnected?(): void;
   heartbeat(): Heartbeat;
   /** The version in force and the last one refused, so neither is applied twice. */
   versions(): { applied: number; rejected: number | null };
@@ -82,6 +84,7 @@ export function createConfigChannel(options: ConfigChannelOptions) {
     }
     connected = true;
     options.log.info("push channel connected");
+    options.onPushConnected?.();
     const parse = createSseParser((message) => {
       lastPushAt = Date.now();
       try {

@@ -281,7 +281,7 @@ export function createPluginHost(options: PluginHostOptions) {
     return [];
   }
 
-  async function runCommand(command: AgentCommand): Promise<number> {
+  async function runCommand(command: AgentCommand, options: { quiet?: boolean } = {}): Promise<number> {
     let handled = 0;
     for (const slot of slots.values()) {
       if (command.plugin && command.plugin !== slot.id) continue;
@@ -294,7 +294,7 @@ export function createPluginHost(options: PluginHostOptions) {
         log.error({ plugin: slot.id, command: command.name, err: (error as Error).message }, "plugin command failed");
       }
     }
-    if (handled === 0) log.warn({ command: command.name, plugin: command.plugin }, "no running plugin handles this command");
+    if (handled === 0 && !options.quiet) log.warn({ command: command.name, plugin: command.plugin }, "no running plugin handles this command");
     return handled;
   }
 

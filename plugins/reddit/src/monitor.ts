@@ -1,4 +1,4 @@
-import { uuidv7, type EventInput, type PluginContext, type PluginInstance, type PluginStatus, type ScheduledJob } from "@vigil/plugin-sdk";
+import { createCollectorSync, uuidv7, type EventInput, type PluginContext, type PluginInstance, type PluginStatus } from "@vigil/plugin-sdk";
 import { budgetFor } from "./budget.js";
 import { regroup, wantedSubreddits, type StreamGroup } from "./chunks.js";
 import { createRedditClient } from "./client.js";
@@ -14,8 +14,6 @@ import { keywordSetFingerprint, SYNC_PATH, syncResponseSchema, type SyncResponse
 const GROUPS_KEY = "stream-groups";
 const LAST_SYNC_KEY = "last-sync";
 const REDDIT_ORIGIN = "https://www.reddit.com";
-const SYNC_RETRY_MIN_MS = 1_000;
-const SYNC_RETRY_MAX_MS = 30_000;
 
 interface RunningStream {
   subredditsKey: string;
@@ -23,8 +21,6 @@ interface RunningStream {
   done: Promise<void>;
   status(): { last_poll_at: number | null; last_error: string | null };
 }
-
-type SyncTrigger = "start" | "push" | "poll";
 
 function toSpec(keyword: SyncResponse["keywords"][number]): KeywordSpec {
   return { id: keyword.id, text: keyword.keyword, mode: keyword.mode, subreddits: keyword.subreddits.length === 0 ? "all" : keyword.subreddits, exclude: keyword.exclude, active: true };
@@ -73,20 +69,34 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
 
   const streams = new Map<string, RunningStream>();
   let groups: StreamGroup[] = ctx.state.get<StreamGroup[]>(GROUPS_KEY) ?? [];
-  let current: SyncResponse | undefined = ctx.state.get<SyncResponse>(LAST_SYNC_KEY);
-  let currentPrint = current ? keywordSetFingerprint(current) : "";
   let matcher: Matcher = compileMatcher([]);
   let started = false;
   let stopped = false;
-  let lastSyncAt: number | undefined;
-  let lastSyncError: string | undefined;
   let mentions = 0;
   let gaps = 0;
-  let syncing: Promise<void> | undefined;
-  let syncAgain: SyncTrigger | undefined;
   let applying = Promise.resolve();
   let client = makeClient();
-  let syncJob: ScheduledJob | undefined;
+  const keywords = createCollectorSync<SyncResponse>({
+    ctx,
+    what: "keyword set",
+    path: SYNC_PATH,
+    schema: syncResponseSchema,
+    commands: [KEYWORDS_CHANGED, MONITOR_CHANGED],
+    intervalMs: config.sync_interval,
+    stateKey: LAST_SYNC_KEY,
+    missingPartHint: "start the collector with --plugin @vigil/plugin-reddit (or VIGIL_COLLECTOR_PLUGINS=@vigil/plugin-reddit)",
+    fingerprint: keywordSetFingerprint,
+    pollChangeMessage: "keyword changes detected during polling",
+    describeChange: (before, after) => ({
+      keywords_before: before?.keywords.length ?? 0,
+      keywords_after: after.keywords.length,
+      running_before: before?.running ?? null,
+      running_after: after.running,
+    }),
+    onRead: (trigger, result) => syncsCounter.inc({ trigger, result }),
+    apply: (sync) => applySync(sync),
+  });
+  const current = () => keywords.current();
 
   function makeClient() {
     return createRedditClient({
@@ -139,7 +149,7 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
 
   /** Brings the streams in line with the keyword set: unchanged groups keep polling. */
   async function applyStreams(): Promise<void> {
-    const sync = current;
+    const sync = current();
     const running = started && !stopped && sync !== undefined && sync.running;
     const kinds: StreamKind[] = config.listings.map((l) => (l === "posts" ? "new" : "comments"));
     if (sync) {
@@ -173,13 +183,11 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
   }
 
   function applySync(sync: SyncResponse): Promise<void> {
-    current = sync;
-    currentPrint = keywordSetFingerprint(sync);
     const compiled = compileMatcher(sync.keywords.map(toSpec));
     for (const rejected of compiled.rejected) ctx.log.warn({ keyword_id: rejected.id, err: rejected.error }, "keyword left out of the matcher");
     matcher = compiled;
     keywordsGauge.set(compiled.stats.keywords);
-    const print = currentPrint;
+    const print = keywordSetFingerprint(sync);
     const apply = async () => {
       await applyStreams();
       ctx.log.info(
@@ -191,83 +199,6 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
     return applying;
   }
 
-  async function fetchSync(): Promise<SyncResponse> {
-    const response = await ctx.collector.request(SYNC_PATH, { signal: ctx.signal, retries: 1 });
-    if (response.status === 404) {
-      throw new Error("the collector has no Reddit keyword API: start the collector with --plugin @vigil/plugin-reddit (or VIGIL_COLLECTOR_PLUGINS=@vigil/plugin-reddit)");
-    }
-    if (response.status !== 200) throw new Error(`the collector answered ${response.status} to the keyword sync: ${response.text.slice(0, 200)}`);
-    const parsed = syncResponseSchema.safeParse(JSON.parse(response.text));
-    if (!parsed.success) throw new Error(`the collector's keyword sync answer is not understood: ${parsed.error.issues[0]?.message}`);
-    return parsed.data;
-  }
-
-  async function syncOnce(trigger: SyncTrigger): Promise<void> {
-    try {
-      const sync = await fetchSync();
-      lastSyncAt = Date.now();
-      lastSyncError = undefined;
-      const print = keywordSetFingerprint(sync);
-      const changed = print !== currentPrint;
-      syncsCounter.inc({ trigger, result: changed ? "changed" : "unchanged" });
-      if (!changed) return;
-      if (trigger === "poll") {
-        ctx.log.info(
-          { keywords_before: current?.keywords.length ?? 0, keywords_after: sync.keywords.length, running_before: current?.running ?? null, running_after: sync.running },
-          "keyword changes detected during polling",
-        );
-      }
-      await ctx.state.set(LAST_SYNC_KEY, sync);
-      await applySync(sync);
-    } catch (error) {
-      if (ctx.signal.aborted) return;
-      lastSyncError = (error as Error).message;
-      syncsCounter.inc({ trigger, result: "error" });
-      throw error;
-    }
-  }
-
-  /** One sync at a time; a push that arrives during one runs one more after it. */
-  function sync(trigger: SyncTrigger): Promise<void> {
-    if (syncing) {
-      syncAgain = trigger;
-      return syncing;
-    }
-    syncing = (async () => {
-      let next: SyncTrigger | undefined = trigger;
-      try {
-        while (next && !ctx.signal.aborted) {
-          syncAgain = undefined;
-          await syncOnce(next);
-          next = syncAgain;
-        }
-      } finally {
-        syncing = undefined;
-      }
-    })();
-    return syncing;
-  }
-
-  /** Until the first sync succeeds (the collector may start later), retry with backoff. */
-  async function firstSync(): Promise<void> {
-    let delay = SYNC_RETRY_MIN_MS;
-    while (!ctx.signal.aborted && lastSyncAt === undefined) {
-      try {
-        await sync("start");
-        return;
-      } catch (error) {
-        ctx.log.warn({ err: (error as Error).message, retry_in_ms: delay }, current ? "keyword sync failed; monitoring the last known keywords" : "keyword sync failed; retrying");
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(SYNC_RETRY_MAX_MS, delay * 2);
-    }
-  }
-
-  const onPush = () => {
-    sync("push").catch((error: unknown) => ctx.log.warn({ err: (error as Error).message }, "keyword sync after a push failed; the backup sync will retry"));
-  };
-  ctx.onCommand(KEYWORDS_CHANGED, onPush);
-  ctx.onCommand(MONITOR_CHANGED, onPush);
   ctx.onConfig((next) => {
     const previous = config;
     config = next;
@@ -278,48 +209,38 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
       // Streams hold their settings and client: restart them all (their cursors are saved).
       for (const stream of streams.values()) stream.subredditsKey = "";
     }
-    if (next.sync_interval !== previous.sync_interval && syncJob) {
-      syncJob.stop();
-      syncJob = scheduleSync();
-    }
-    if (current) void applySync(current);
+    keywords.setInterval(next.sync_interval);
+    const sync = current();
+    if (sync) void applySync(sync);
   });
-
-  function scheduleSync(): ScheduledJob {
-    return ctx.scheduler.schedule("keyword-sync", { every: config.sync_interval }, async () => {
-      if (lastSyncAt === undefined) return; // firstSync is still trying
-      await sync("poll").catch((error: unknown) => ctx.log.warn({ err: (error as Error).message }, "backup keyword sync failed"));
-    });
-  }
 
   function details(): MonitorDetails {
     const polls = [...streams.values()].map((s) => s.status().last_poll_at).filter((t): t is number => t !== null);
     return {
-      is_running: started && !stopped && (current?.running ?? false),
+      is_running: started && !stopped && (current()?.running ?? false),
       stream_monitoring_active: streams.size > 0,
       active_streams: streams.size,
       monitored_keywords_count: matcher.stats.keywords,
       monitored_subreddits: streams.size > 0 ? groups.reduce((n, g) => n + g.subreddits.length, 0) : 0,
       last_check: polls.length > 0 ? new Date(Math.max(...polls)).toISOString() : "",
-      last_sync: lastSyncAt ? new Date(lastSyncAt).toISOString() : "",
+      last_sync: keywords.lastSyncAt() ? new Date(keywords.lastSyncAt()!).toISOString() : "",
       check_interval_seconds: Math.round(config.sync_interval / 1000),
       immediate_updates_enabled: true,
       mentions_emitted: mentions,
       gaps,
-      keywords_version: currentPrint,
+      keywords_version: keywords.version(),
     };
   }
 
   return {
     async start() {
       started = true;
-      // Monitor the last known keywords at once; the collector's answer replaces them.
-      if (current) await applySync(current);
-      void firstSync();
-      syncJob = scheduleSync();
+      // Monitors the last known keywords at once; the collector's answer replaces them.
+      await keywords.start();
     },
     async stop() {
       stopped = true;
+      await keywords.stop();
       for (const stream of streams.values()) stream.abort.abort();
       await Promise.all([...streams.values()].map((s) => s.done));
       streams.clear();
@@ -330,10 +251,12 @@ export function createRedditMonitor(ctx: PluginContext<RedditConfig>): PluginIns
       const errors = [...streams.values()].map((s) => s.status().last_error).filter((e): e is string => e !== null);
       let state: PluginStatus["state"] = "ok";
       let message: string;
-      if (!current) {
+      const sync = current();
+      const lastSyncError = keywords.lastError();
+      if (!sync) {
         state = lastSyncError ? "failing" : "starting";
         message = lastSyncError ? `no keywords yet: ${lastSyncError}` : "reading keywords from the collector";
-      } else if (!current.running) {
+      } else if (!sync.running) {
         message = "stopped through the auto-monitor API";
       } else if (errors.length > 0) {
         state = errors.length === streams.size ? "failing" : "degraded";

@@ -54,6 +54,13 @@ export const agentCommandSchema = z
 
 export type AgentCommand = z.output<typeof agentCommandSchema>;
 
+/**
+ * The command the agent itself gives every plugin each time its push channel (re)connects:
+ * whatever the collector pushed while it was not connected is lost, so a plugin that
+ * follows collector-side state re-reads it (createCollectorSync does).
+ */
+export const PUSH_CONNECTED_COMMAND = "push-connected";
+
 export const heartbeatSchema = z
   .object({
     id: z.string().regex(AGENT_ID_PATTERN, "agent id is 8–64 characters of letters, digits, '.', '_', ':' or '-'"),

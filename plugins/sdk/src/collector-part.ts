@@ -137,7 +137,8 @@ function checkMetric(partName: string, metric: PluginMetric): void {
   if (metric.maxSeries !== undefined && (!Number.isInteger(metric.maxSeries) || metric.maxSeries < 1)) throw new Error(`${where}: maxSeries must be a positive whole number`);
 }
 
-export type ApiErrorCode = "invalid_argument" | "permission_denied" | "not_found" | "resource_exhausted" | "unavailable";
+/** `failed_precondition` (409): the request is well-formed but the entity's state refuses it (e.g. running a deleted job). */
+export type ApiErrorCode = "invalid_argument" | "permission_denied" | "not_found" | "failed_precondition" | "resource_exhausted" | "unavailable";
 
 /** Thrown by a plugin's route: answered as the collector's JSON error with the right status. */
 export class PluginApiError extends Error {

@@ -5,3 +5,4 @@ export * from "./batch.js";
 export * from "./plugin.js";
 export * from "./agent-protocol.js";
 export * from "./collector-part.js";
+export * from "./collector-sync.js";
