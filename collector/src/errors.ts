@@ -6,6 +6,7 @@ export type ErrorCode =
   | "unauthenticated"
   | "permission_denied"
   | "not_found"
+  | "failed_precondition"
   | "payload_too_large"
   | "unsupported_media_type"
   | "resource_exhausted"
@@ -17,6 +18,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unauthenticated: 401,
   permission_denied: 403,
   not_found: 404,
+  failed_precondition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   resource_exhausted: 429,
