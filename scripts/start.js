@@ -110,6 +110,9 @@ function writeAgentConfig(key) {
       "intake:",
       `  address: ${intake}`,
       "plugins:",
+      "  # Relays the cache monitor's settings to apps using @vigil/plugin-cache-db/sdk on this host.",
+      '  - use: "@vigil/plugin-cache-db"',
+      "    id: cache-db",
       '  - use: "@vigil/plugin-http-check"',
       "    config:",
       "      checks:",
@@ -124,7 +127,7 @@ function writeAgentConfig(key) {
 }
 
 // The first-party plugins' collector parts (tables and routes: /api/keywords, /api/mentions, …).
-const collectorPlugins = ["@vigil/plugin-reddit"].flatMap((name) => ["--plugin", name]);
+const collectorPlugins = ["@vigil/plugin-reddit", "@vigil/plugin-cache-db"].flatMap((name) => ["--plugin", name]);
 run("collector", [join(root, "collector/bin/vigil-collector.js"), "--port", String(port), "--data-dir", dataDir, ...collectorPlugins], adminToken ? { VIGIL_BOOTSTRAP_TOKEN: adminToken } : {});
 if (!(await waitForHealth(120_000))) {
   console.error(`the collector did not become healthy at ${collectorUrl}/health`);

@@ -41,7 +41,13 @@ describe("pnpm start", () => {
     }
     expect(checks[0]!.attrs).toMatchObject({ check_name: "collector-health", up: "true" });
     const status = (await (await fetch(`http://127.0.0.1:${intakePort}/status`)).json()) as { plugins: { id: string; state: string }[] };
-    expect(status.plugins[0]).toMatchObject({ id: "http-check", state: "ok" });
+    expect(status.plugins.find((p) => p.id === "http-check")).toMatchObject({ state: "ok" });
+    // The cache monitor's relay runs too, and the collector answers its API (the part is loaded).
+    const settings = await fetch(`http://127.0.0.1:${port}/api/cache-monitor/settings`, { headers: { authorization: `Bearer ${token}` } });
+    expect(settings.status).toBe(200);
+    expect(status.plugins.map((p) => p.id)).toContain("cache-db");
+    const reddit = await fetch(`http://127.0.0.1:${port}/api/keywords`, { headers: { authorization: `Bearer ${token}` } });
+    expect(reddit.status).toBe(200);
 
     child.kill("SIGINT");
     expect(await exited).toBe(0);
