@@ -124,6 +124,19 @@ describe("agent with a collector", () => {
     const metrics = await (await fetch(`${a.intakeUrl}/metrics`)).text();
     expect(metrics).toMatch(/vigil_agent_events_emitted_total\{plugin="http-check"\} [1-9]/);
     expect(metrics).toMatch(/vigil_agent_events_shipped_total [1-9]/);
+
+    // An app's retry of a batch (same Vigil-Batch-Id), also while the first is in flight, is queued once.
+    const batch = Array.from({ length: 3 }, (_, i) => intakeEvent(i, "retried"));
+    const send = () => fetch(`${a.intakeUrl}/v1/events`, { method: "POST", headers: { "content-type": "application/json", "vigil-batch-id": "app-batch-0001" }, body: JSON.stringify(batch) }).then((r) => r.json() as Promise<any>);
+    const answers = await Promise.all([send(), send()]);
+    expect(answers.map((x) => x.duplicate).sort()).toEqual([false, true]);
+    expect((await send()).duplicate).toBe(true);
+    const bad = await fetch(`${a.intakeUrl}/v1/events`, { method: "POST", headers: { "content-type": "application/json", "vigil-batch-id": "no" }, body: JSON.stringify(batch) });
+    expect(bad.status).toBe(400);
+    const retried = await eventually(() => allEvents(c, "app.order"), (e) => e.length >= 3);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await allEvents(c, "app.order")).length).toBe(3);
+    expect(retried.map((e) => e.attrs.tag)).toEqual(["retried", "retried", "retried"]);
   });
 
   it("collector down 30 s then back: nothing lost, nothing doubled", async () => {

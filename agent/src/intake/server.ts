@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
-import { BatchFormatError, MAX_BATCH_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, MAX_EVENTS_PER_BATCH, describeInvalidBatch, parseBatchText, validateBatch } from "@vigil/plugin-sdk";
+import { BATCH_ID_HEADER, BATCH_ID_PATTERN, BatchFormatError, MAX_BATCH_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, MAX_EVENTS_PER_BATCH, describeInvalidBatch, parseBatchText, validateBatch } from "@vigil/plugin-sdk";
 import type { AgentMetrics } from "../runtime/metrics.js";
 
 const gunzipAsync = promisify(gunzip);
@@ -27,11 +27,51 @@ function error(code: string, message: string, details: unknown[] = []) {
 
 /**
  * The agent's local HTTP surface on 127.0.0.1: in-app SDKs post events here (same
- * schema and batch format as the collector; 202 once the batch is in the disk queue),
+ * schema and batch format as the collector; 202 once the batch is in the disk queue; a
+ * `Vigil-Batch-Id` header makes a retry idempotent),
  * and `vigil-agent status`, health checks and Prometheus read it.
  */
+/** Batch ids remembered by the intake: an SDK's retry within this many batches is not queued twice. */
+const RECENT_BATCH_IDS = 10_000;
+
+/**
+ * Runs each batch id's work once: a retry of a batch in flight waits for it, a retry of a
+ * stored one is answered at once. Ids are remembered in memory (the newest
+ * RECENT_BATCH_IDS), so a retry after an agent restart may be queued again; the
+ * collector's own batch ids (the shipper's) are unaffected.
+ */
+function batchIdGuard() {
+  const done = new Set<string>();
+  const inFlight = new Map<string, Promise<void>>();
+  return {
+    async once(id: string | undefined, work: () => Promise<void>): Promise<{ duplicate: boolean }> {
+      if (id === undefined) {
+        await work();
+        return { duplicate: false };
+      }
+      if (done.has(id)) return { duplicate: true };
+      const running = inFlight.get(id);
+      if (running) {
+        await running;
+        return { duplicate: true };
+      }
+      const promise = work();
+      inFlight.set(id, promise);
+      try {
+        await promise;
+      } finally {
+        inFlight.delete(id);
+      }
+      done.add(id);
+      if (done.size > RECENT_BATCH_IDS) done.delete(done.values().next().value as string);
+      return { duplicate: false };
+    },
+  };
+}
+
 export function createIntakeApp(options: IntakeOptions) {
   const app = new Hono();
+  const batches = batchIdGuard();
   app.post(
     "/v1/events",
     bodyLimit({ maxSize: MAX_BATCH_BYTES, onError: (c) => c.json(error("payload_too_large", `the body is larger than ${MAX_BATCH_BYTES} bytes (MAX_BATCH_BYTES)`), 413) }),
@@ -57,10 +97,16 @@ export function createIntakeApp(options: IntakeOptions) {
       if (items.length > MAX_EVENTS_PER_BATCH) return c.json(error("payload_too_large", `more than ${MAX_EVENTS_PER_BATCH} events (MAX_EVENTS_PER_BATCH)`), 413);
       const { events, problems, invalid } = validateBatch(items);
       if (invalid > 0) return c.json(error("invalid_argument", describeInvalidBatch(invalid, items.length, problems[0]!), problems), 400);
+      const batchId = c.req.header(BATCH_ID_HEADER);
+      if (batchId !== undefined && !BATCH_ID_PATTERN.test(batchId)) {
+        return c.json(error("invalid_argument", `${BATCH_ID_HEADER} must be 8–128 letters, digits, '.', '_', ':' or '-'`), 400);
+      }
       const records = events.map((event) => Buffer.from(JSON.stringify(event)));
-      await options.enqueue(records);
-      options.metrics.eventsEmitted.inc({ plugin: "intake" }, records.length);
-      return c.json({ accepted: records.length }, 202);
+      const { duplicate } = await batches.once(batchId, async () => {
+        await options.enqueue(records);
+        options.metrics.eventsEmitted.inc({ plugin: "intake" }, records.length);
+      });
+      return c.json({ accepted: records.length, ...(batchId !== undefined ? { batch_id: batchId, duplicate } : {}) }, 202);
     },
   );
   app.get("/health", (c) => {

@@ -7,7 +7,7 @@ export { PUBLISHED_NAME, type RelayDetails } from "./settings-relay.js";
 /** The agent part's configuration: the settings themselves come from the collector. */
 export const cacheDbConfigSchema = z
   .object({
-    sync_interval: durationSchema()
+    sync_interval: durationSchema({ min: 1000 })
       .prefault("300s")
       .describe("Backup settings sync with the collector; pushed changes apply at once, this heals a missed push."),
   })

@@ -21,7 +21,7 @@ export const redditConfigSchema = z
       .min(1, "listings needs at least one of posts, comments")
       .default(["posts", "comments"])
       .describe("What is searched: new posts (/new), new comments (/comments), or both."),
-    sync_interval: durationSchema()
+    sync_interval: durationSchema({ min: 1000 })
       .prefault(`${DEFAULT_SYNC_INTERVAL_S}s`)
       .describe("Backup keyword sync with the collector; pushed changes apply at once, this heals a missed push."),
     subreddits_per_stream: z.number().int().min(1).max(100).default(25).describe("Subreddits polled together as one multireddit (a+b+c)."),

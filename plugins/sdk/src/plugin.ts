@@ -187,17 +187,35 @@ export function parseDuration(value: string | number): number {
   return total;
 }
 
-/** A config field holding a duration: "30s", "5m", or milliseconds. Yields milliseconds. */
-export function durationSchema() {
+/** Writes milliseconds back the way configs write durations ("1s", "250ms"), for messages. */
+function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * A config field holding a duration: "30s", "5m", or milliseconds. Yields milliseconds.
+ * `min`/`max` (ms) bound it, e.g. a sync interval of 0 would read back to back.
+ */
+export function durationSchema(bounds: { min?: number; max?: number } = {}) {
   return zod
     .union([zod.string(), zod.number()], { error: 'expected a duration like "30s"' })
     .transform((value, ctx) => {
+      let ms: number;
       try {
-        return parseDuration(value);
+        ms = parseDuration(value);
       } catch {
         ctx.addIssue({ code: "custom", message: 'expected a duration like "30s"' });
         return zod.NEVER;
       }
+      if (bounds.min !== undefined && ms < bounds.min) {
+        ctx.addIssue({ code: "custom", message: `must be at least ${formatDuration(bounds.min)}` });
+        return zod.NEVER;
+      }
+      if (bounds.max !== undefined && ms > bounds.max) {
+        ctx.addIssue({ code: "custom", message: `must be at most ${formatDuration(bounds.max)}` });
+        return zod.NEVER;
+      }
+      return ms;
     });
 }
 
