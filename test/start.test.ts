@@ -23,8 +23,13 @@ describe("pnpm start", () => {
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.stdout.resume();
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    cleanups.push(() => {
-      if (child.exitCode === null) child.kill("SIGKILL");
+    // On a failed assertion too: Ctrl-C first, since start.js's children are detached and
+    // outlive a SIGKILL of start.js itself.
+    cleanups.push(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGINT");
+      const stopped = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 20_000))]);
+      if (!stopped) child.kill("SIGKILL");
     });
 
     const deadline = Date.now() + 90_000;

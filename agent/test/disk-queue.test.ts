@@ -340,6 +340,22 @@ describe("disk queue: damaged files", () => {
     expect(third.drops).toEqual([]);
   });
 
+  it("a segment file deleted under the running queue is counted as lost, not retried forever; the queue goes on", async () => {
+    const dir = newDir();
+    const opened = await openQueue(dir, { segmentBytes: 10 * 408 });
+    await opened.queue.append(range(0, 25).map((n) => record(n)));
+    const [oldest] = await segmentFiles(dir);
+    await unlink(join(dir, oldest!));
+    // The oldest segment's 10 records are gone; the next batch comes from the next segment.
+    expect(await drain(opened.queue)).toEqual(range(10, 25));
+    expect(opened.drops).toEqual([[10, "corrupt"]]);
+    expect(opened.logs.some((line) => line.level === "error" && line.fields.records_lost === 10)).toBe(true);
+    expect(opened.queue.stats()).toMatchObject({ records: 0, corruptRecords: 10 });
+    await opened.queue.append([record(30)]);
+    expect(await drain(opened.queue)).toEqual([30]);
+    await opened.queue.close();
+  });
+
   it("a bad checksum mid-segment loses that record and the rest of its segment, reported with a count; other segments are kept", async () => {
     const dir = newDir();
     const first = await openQueue(dir, { segmentBytes: 10 * 408 });

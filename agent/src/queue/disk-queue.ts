@@ -187,8 +187,11 @@ export async function openDiskQueue(options: DiskQueueOptions): Promise<DiskQueu
       try {
         handle = await open(segment.path, "r");
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return { kind: "retry" };
-        throw error;
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        // Gone because drop_oldest took it meanwhile (then retry), or removed from disk by
+        // someone else: then its records are lost, and forgetting it stops a retry loop.
+        if (segments.includes(segment)) await segmentVanished(segment);
+        return { kind: "retry" };
       }
       let walked: RangeEnd;
       try {
@@ -244,6 +247,27 @@ export async function openDiskQueue(options: DiskQueueOptions): Promise<DiskQueu
       reportCorruption(segment.seq, { offset: walked.at, reason: walked.reason, bytesSkipped: lostBytes, recordsLost: Math.max(1, lostRecords) }, "error");
     });
     await removeConsumedSegments();
+    roomFreed();
+  }
+
+  /** A segment file removed from disk under the running queue: count its records as lost and forget it. */
+  async function segmentVanished(segment: Segment): Promise<void> {
+    await writeLock.run(async () => {
+      if (!segments.includes(segment)) return;
+      if (active?.segment === segment) {
+        await active.handle.close().catch(() => undefined);
+        active = undefined;
+      }
+      segments.splice(segments.indexOf(segment), 1);
+      unackedRecords -= segment.records;
+      unackedBytes -= segment.bytes;
+      corruptRecords += segment.records;
+      log.error(
+        { dir, segment: segmentFileName(segment.seq), records_lost: segment.records },
+        "disk queue: a segment file disappeared from disk (deleted outside the agent?); its records are lost",
+      );
+      reportDrop(segment.records, "corrupt");
+    });
     roomFreed();
   }
 
