@@ -75,10 +75,17 @@ describe("shipping to the agent's intake", () => {
   it("keeps the newest maxBacklog events while the agent fails, counts the rest, and delivers them once it answers", async () => {
     const agent = await standIn();
     agent.state.status = 503;
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    cleanups.push(() => void process.off("warning", onWarning));
     const m = monitor(agent.url, { maxBacklog: 600 });
     writes(m, 0, 1000);
     await m.flush();
     expect(m.dropped()).toBe(1001 - 600);
+    // Said too, once (at most once a minute), not only counted.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.filter((w) => w.includes("backlog (600 events) is full"))).toHaveLength(1);
     await m.flush();
     expect(agent.posts).toHaveLength(2);
     expect(agent.posts[1]!.headers[BATCH_ID_HEADER], "a retried batch keeps its id").toBe(agent.posts[0]!.headers[BATCH_ID_HEADER]);

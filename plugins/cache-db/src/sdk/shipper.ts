@@ -3,6 +3,7 @@ import { BATCH_ID_HEADER, type EventInput } from "@vigil/plugin-sdk";
 /** Events per POST to the agent's intake. */
 export const MAX_EVENTS_PER_POST = 1000;
 const POST_TIMEOUT_MS = 2000;
+const DROP_WARNING_EVERY_MS = 60_000;
 
 /** An event as posted: the contract's attrs interfaces (CacheOpAttrs, …) have no index signature, hence `object`. */
 export type ShippedEvent = Omit<EventInput, "attrs"> & { attrs: object };
@@ -35,6 +36,7 @@ export function createEventShipper(options: { eventsUrl: string; maxBacklog: num
   /** Events ever removed from the front (delivered or dropped): the logical position of queue[head]. */
   let removed = 0;
   let dropped = 0;
+  let lastDropWarning = -Infinity;
   let warned = false;
   let sending: Promise<void> | undefined;
 
@@ -55,8 +57,23 @@ export function createEventShipper(options: { eventsUrl: string; maxBacklog: num
     if (size() >= options.maxBacklog) {
       removeFront(1);
       dropped++;
+      warnOfDrops();
     }
     queue.push(event);
+  }
+
+  /**
+   * Every loss is counted (dropped()); it is also said, as a process warning at most once a
+   * minute, so an operator reading the app's output learns the agent is unreachable.
+   */
+  function warnOfDrops(): void {
+    const now = Date.now();
+    if (now - lastDropWarning < DROP_WARNING_EVERY_MS) return;
+    lastDropWarning = now;
+    process.emitWarning(
+      `the Vigil agent at ${options.eventsUrl} cannot be reached and the cache monitor's backlog (${options.maxBacklog} events) is full: the oldest events are dropped; ${dropped} dropped so far`,
+      { code: "VIGIL_CACHE_EVENTS_DROPPED" },
+    );
   }
 
   async function post(batch: ShippedEvent[], from: number): Promise<"sent" | "refused" | "failed"> {
