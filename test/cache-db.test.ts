@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "./support/agent-process.js";
-import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "./support/collector-process.js";
+import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess, callApi } from "./support/collector-process.js";
 
 const COLLECTOR_PART = join(REPO_ROOT, "plugins/cache-db/dist/collector.js");
 // By path until `pnpm install` links @vigil/plugin-cache-db into the agent; then `use: "@vigil/plugin-cache-db"` works too.
@@ -57,15 +57,8 @@ afterAll(async () => {
   for (const dir of dirs) dir.remove();
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${collector.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${collector.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
-}
+/** The collector's API with its admin token (the collector starts in beforeAll). */
+const api = (method: string, path: string, body?: unknown) => callApi(collector, method, path, body);
 
 async function eventually<T>(probe: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

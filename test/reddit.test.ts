@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CLIENT, DEFAULT_USER, startFakeReddit, type FakeReddit } from "./fakes/reddit/server.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "./support/agent-process.js";
-import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "./support/collector-process.js";
+import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess, callApi } from "./support/collector-process.js";
 
 const SUB = "vigiltest";
 const OTHER_SUB = "vigilother";
@@ -39,15 +39,8 @@ afterAll(async () => {
   for (const dir of dirs) dir.remove();
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${collector.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${collector.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
-}
+/** The collector's API with its admin token (the collector starts in beforeAll). */
+const api = (method: string, path: string, body?: unknown) => callApi(collector, method, path, body);
 
 function agentConfig(dataDir: string, plugin: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
   return {

@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { loadAgentConfig, validatePluginConfigs } from "./config/load.js";
 import { ConfigError, formatProblems } from "./config/problems.js";
 import { startAgent, type AgentStatus } from "./agent.js";
+import { jobsList, jobsRun } from "./cli-jobs.js";
+import { stopOnSignals } from "./cli-signals.js";
 import { createAgentLogger } from "./log.js";
 import { VERSION } from "./version.js";
 
@@ -14,13 +16,27 @@ Usage:
   vigil-agent status [--watch] [--url URL]
                                        print the running agent's status (from its local intake,
                                        default http://127.0.0.1:4601); --watch refreshes in place
+  vigil-agent jobs list [--url URL] [--plugin ID]
+                                       list the scheduled jobs the running agent's plugin runs
+                                       (id, name, platform, schedule, status, last run, next run)
+  vigil-agent jobs run --once --config FILE [--plugin ID] [--timeout SECONDS]
+                                       run every due job once with only that plugin, wait until
+                                       the events reached the collector, and exit: 0 when every
+                                       run completed, 1 when one failed or events stay queued
+  vigil-agent jobs run --config FILE [--plugin ID] [--interval SECONDS]
+                                       run only that plugin's jobs, looking for due jobs every
+                                       --interval seconds (default 60), until stopped
   vigil-agent --help | --version
 
 Options:
   -c, --config FILE   YAML configuration (\${ENV} and \${ENV:-default} are interpolated)
   -w, --watch         with status: refresh every 2 s until Ctrl-C
-  --url URL           with status: the agent's intake URL
-  --interval SECONDS  with status --watch: refresh interval (default 2)
+  --url URL           with status and jobs list: the agent's intake URL
+  --interval SECONDS  with status --watch: refresh interval (default 2); with jobs run: the
+                      due-check cadence of the standalone loop (default 60)
+  --plugin ID         with jobs: the plugin instance id, or the plugin name (default "social")
+  --once              with jobs run: run the due jobs once and exit
+  --timeout SECONDS   with jobs run --once: give up waiting after this long (default 900)
 
 Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage.
 Signals: SIGTERM or SIGINT stops plugins, finishes the batch in flight and exits 0; queued
@@ -38,6 +54,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         watch: { type: "boolean", short: "w" },
         url: { type: "string" },
         interval: { type: "string" },
+        plugin: { type: "string" },
+        once: { type: "boolean" },
+        timeout: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -57,8 +76,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   }
   const command = positionals[0];
   if (command === "status") return status(values.url ?? "http://127.0.0.1:4601", values.watch ?? false, Number(values.interval ?? 2));
+  if (command === "jobs") return jobs(positionals[1], values);
   if (command !== "run" && command !== "validate") {
-    process.stderr.write(`${command ? `unknown command "${command}"` : "no command given"}: use run, validate or status.\nRun "vigil-agent --help" for the options.\n`);
+    process.stderr.write(`${command ? `unknown command "${command}"` : "no command given"}: use run, validate, status or jobs.\nRun "vigil-agent --help" for the options.\n`);
     return 2;
   }
   if (!values.config) {
@@ -82,17 +102,36 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   }
   const log = createAgentLogger({ format: config.log.format, level: config.log.level });
   const agent = await startAgent(config, { configFile: file, log });
-  let signals = 0;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(130);
-    log.info({ signal }, "signal received");
-    await agent.stop();
-    log.flush?.();
-    process.exit(0);
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  stopOnSignals(agent, log);
   return undefined;
+}
+
+async function jobs(sub: string | undefined, values: { config?: string; url?: string; plugin?: string; once?: boolean; interval?: string; timeout?: string }): Promise<number | undefined> {
+  const plugin = values.plugin ?? "social";
+  if (sub === "list") return jobsList(values.url ?? "http://127.0.0.1:4601", plugin);
+  if (sub !== "run") {
+    process.stderr.write(`${sub ? `unknown jobs command "${sub}"` : "jobs needs a command"}: use jobs list or jobs run.\nRun "vigil-agent --help" for the options.\n`);
+    return 2;
+  }
+  if (!values.config) {
+    process.stderr.write("vigil-agent jobs run needs --config FILE.\n");
+    return 2;
+  }
+  const seconds = (raw: string | undefined, fallback: number, flag: string) => {
+    const value = Number(raw ?? fallback);
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${flag} must be a positive number of seconds, got "${raw}"`);
+    return value;
+  };
+  let intervalSeconds: number;
+  let timeoutSeconds: number;
+  try {
+    intervalSeconds = seconds(values.interval, 60, "--interval");
+    timeoutSeconds = seconds(values.timeout, 900, "--timeout");
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  return jobsRun({ file: resolve(values.config), plugin, once: values.once ?? false, intervalSeconds, timeoutSeconds });
 }
 
 async function status(url: string, watch: boolean, intervalSeconds: number): Promise<number> {

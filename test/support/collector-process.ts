@@ -95,3 +95,14 @@ export function signalControls(child: ChildProcess, exited: Promise<number | nul
     },
   };
 }
+
+/** Calls a collector's API with its token: a JSON body in, the status and the parsed JSON answer out. */
+export async function callApi(collector: { url: string; token: string }, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${collector.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${collector.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+}

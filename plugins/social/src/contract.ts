@@ -90,17 +90,19 @@ export class PlatformError extends Error {
 
 /** Event source and types the agent part emits. */
 export const SOURCE = "social";
-/** A new item of a job: attrs platform, job_id, job_name, item_id, author, url, title, published_at; body: the text. */
+/** A new item of a job: attrs platform, job_id, job_name, run_id, item_id, author, url, title, published_at; body: the text. */
 export const ITEM_EVENT = "social.item";
 /** A run's start and its end (same run_id; the later status wins): attrs as `RunAttrs`. */
 export const RUN_EVENT = "social.run";
-/** notify_on_new_content: a run found new items (attrs job_id, job_name, new_items, notification_email). */
+/** notify_on_new_content: a run found new items (attrs job_id, job_name, platform, run_id, new_items, notification_email). */
 export const NEW_CONTENT_EVENT = "social.new_content";
-/** notify_on_failure: a run failed (attrs job_id, job_name, error_message, notification_email). */
+/** notify_on_failure: a run failed (attrs job_id, job_name, platform, run_id, error_message, notification_email). */
 export const RUN_FAILED_EVENT = "social.run_failed";
 
 export interface RunAttrs {
   job_id: string;
+  job_name: string;
+  platform: string;
   run_id: string;
   status: "in_progress" | "completed" | "failed";
   /** Epoch ms. */
@@ -113,4 +115,6 @@ export interface RunAttrs {
   error_message: string;
   /** What started it: "schedule", "catch_up" (missed while down), "execute" (POST …/execute), "cli". */
   trigger: string;
+  /** Epoch ms of the slot a scheduled run was due at (0 for execute): lateness = start_time − scheduled_at. */
+  scheduled_at: number;
 }

@@ -57,6 +57,8 @@ export interface Listing<D> {
   data: { after: string | null; before: string | null; dist: number; modhash: string; geo_filter: null; children: Thing<D>[] };
 }
 
+export type UserListing = "overview" | "submitted" | "comments";
+
 export interface ListingQuery {
   limit: number;
   before?: string;
@@ -153,7 +155,21 @@ export function createStore(now: () => number) {
     return page("t1", inSubreddits(comments, subreddits), query);
   }
 
-  return { posts, comments, addPost, addComment, listPosts, listComments };
+  /** Whether `user` wrote anything here (Reddit answers 404 for a user it does not know). */
+  function knowsUser(user: string): boolean {
+    const key = user.toLowerCase();
+    return [...posts, ...comments].some((item) => item.author.toLowerCase() === key);
+  }
+
+  /** A user's `overview` (posts and comments), `submitted` (posts) or `comments`, newest first. */
+  function listUser(user: string, where: UserListing, query: ListingQuery): Listing<PostData | CommentData> {
+    const key = user.toLowerCase();
+    const own = <D extends PostData | CommentData>(items: D[]) => items.filter((item) => item.author.toLowerCase() === key);
+    const items: (PostData | CommentData)[] = where === "submitted" ? own(posts) : where === "comments" ? own(comments) : [...own(posts), ...own(comments)];
+    return page((item) => (item.name.startsWith("t1_") ? "t1" : "t3"), items.sort((a, b) => a.created_utc - b.created_utc), query);
+  }
+
+  return { posts, comments, addPost, addComment, listPosts, listComments, knowsUser, listUser };
 }
 
 function inSubreddits<D extends { subreddit: string }>(items: D[], subreddits: string[]): D[] {
@@ -167,7 +183,7 @@ function inSubreddits<D extends { subreddit: string }>(items: D[], subreddits: s
  * names the last child when older items remain, its `before` the first child when newer
  * ones remain. A cursor that is not in the listing gives an empty page, as on Reddit.
  */
-function page<D extends { name: string }>(kind: "t1" | "t3", oldestFirst: D[], query: ListingQuery): Listing<D> {
+function page<D extends { name: string }>(kind: "t1" | "t3" | ((item: D) => "t1" | "t3"), oldestFirst: D[], query: ListingQuery): Listing<D> {
   let from = Math.max(0, oldestFirst.length - query.limit);
   let to = oldestFirst.length;
   const cursor = query.after ?? query.before;
@@ -180,7 +196,7 @@ function page<D extends { name: string }>(kind: "t1" | "t3", oldestFirst: D[], q
   const children = oldestFirst
     .slice(from, to)
     .reverse()
-    .map((item) => ({ kind, data: query.rawJson ? item : escapeStrings(item) }));
+    .map((item) => ({ kind: typeof kind === "function" ? kind(item) : kind, data: query.rawJson ? item : escapeStrings(item) }));
   const olderRemain = children.length > 0 && from > 0;
   const newerRemain = children.length > 0 && to < oldestFirst.length;
   return {

@@ -334,7 +334,7 @@ describe("stats", () => {
     await api(fake, "/r/test/new", token);
     await api(fake, "/r/test/comments", token);
     await api(fake, "/r/test/comments", undefined);
-    expect(fake.stats.counts).toEqual({ token: 1, new: 1, comments: 2, other: 0 });
+    expect(fake.stats.counts).toEqual({ token: 1, new: 1, comments: 2, user: 0, other: 0 });
     expect(fake.stats.requests.map((r) => [r.kind, r.status])).toEqual([
       ["token", 200],
       ["new", 200],

@@ -1,10 +1,10 @@
-// A fake Reddit: a real HTTP server speaking Reddit's OAuth2 token endpoint and the
-// `new`/`comments` listings of oauth.reddit.com, with its rate-limit headers and errors,
-// plus switches for the faults a client must survive.
+// A fake Reddit: a real HTTP server speaking Reddit's OAuth2 token endpoint, the
+// `new`/`comments` listings of oauth.reddit.com and a user's overview/submitted/comments,
+// with its rate-limit headers and errors, plus switches for the faults a client must survive.
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createStore, SUBREDDIT_NAME, type CommentData, type NewComment, type NewPost, type PostData } from "./listing.js";
+import { createStore, SUBREDDIT_NAME, type CommentData, type NewComment, type NewPost, type PostData, type UserListing } from "./listing.js";
 
 export type { CommentData, NewComment, NewPost, PostData } from "./listing.js";
 
@@ -31,7 +31,7 @@ export interface FakeRedditOptions {
   port?: number;
 }
 
-export type RequestKind = "token" | "new" | "comments" | "other";
+export type RequestKind = "token" | "new" | "comments" | "user" | "other";
 
 export interface ReceivedRequest {
   /** ms since the epoch, on the fake's clock. */
@@ -64,6 +64,8 @@ export interface FakeReddit {
     next429(retryAfterSeconds: number, on?: FaultTarget): void;
     /** The next `count` API (or token) requests are answered 500. */
     next500(count: number, on?: FaultTarget): void;
+    /** The next `count` listings are cut off halfway (200, not JSON), as a dropped connection leaves them. */
+    nextTruncated(count: number): void;
     /** Every answer waits `ms` first; 0 switches it off. */
     slow(ms: number): void;
     /** Every access token issued so far stops working (401 with `www-authenticate`). */
@@ -103,15 +105,23 @@ export async function startFakeReddit(options: FakeRedditOptions = {}): Promise<
   } = options;
   const store = createStore(now);
   const tokens = new Map<string, { expiresAt: number }>();
-  const fault = { delayMs: 0, pending429: { api: [] as number[], token: [] as number[] }, pending500: { api: 0, token: 0 }, privateSubs: new Set<string>() };
+  const fault = { delayMs: 0, pending429: { api: [] as number[], token: [] as number[] }, pending500: { api: 0, token: 0 }, truncated: 0, privateSubs: new Set<string>() };
   const window = { start: now(), used: 0 };
-  const counts: Record<RequestKind, number> = { token: 0, new: 0, comments: 0, other: 0 };
+  const counts: Record<RequestKind, number> = { token: 0, new: 0, comments: 0, user: 0, other: 0 };
   const grants: Record<string, number> = {};
   const requests: ReceivedRequest[] = [];
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     res.writeHead(status, { "content-type": "application/json; charset=UTF-8", ...headers });
     res.end(JSON.stringify(body));
+  }
+
+  function sendListing(res: ServerResponse, listing: unknown, headers: Record<string, string>): void {
+    if (fault.truncated === 0) return send(res, 200, listing, headers);
+    fault.truncated -= 1;
+    const text = JSON.stringify(listing);
+    res.writeHead(200, { "content-type": "application/json; charset=UTF-8", ...headers });
+    res.end(text.slice(0, Math.floor(text.length / 2)));
   }
 
   /** Answers an injected fault if one is pending for `target`; true when it did. */
@@ -181,18 +191,24 @@ export async function startFakeReddit(options: FakeRedditOptions = {}): Promise<
     window.used += 1;
     const headers = rateLimitHeaders();
     if (injectedFault("api", res, headers)) return;
-    const match = /^\/r\/([^/]+)\/(new|comments)(?:\.json)?\/?$/.exec(url.pathname);
-    if (req.method !== "GET" || !match) return send(res, 404, { message: "Not Found", error: 404 }, headers);
-    const subreddits = decodeURIComponent(match[1]!).split("+").filter(Boolean);
-    if (subreddits.length === 0 || !subreddits.every((s) => SUBREDDIT_NAME.test(s))) return send(res, 404, { message: "Not Found", error: 404 }, headers);
-    if (subreddits.some((s) => fault.privateSubs.has(s.toLowerCase()))) return send(res, 403, { reason: "private", message: "Forbidden", error: 403 }, headers);
     const query = {
       limit: listingLimit(url.searchParams.get("limit")),
       before: url.searchParams.get("before") ?? undefined,
       after: url.searchParams.get("after") ?? undefined,
       rawJson: url.searchParams.get("raw_json") === "1",
     };
-    send(res, 200, match[2] === "new" ? store.listPosts(subreddits, query) : store.listComments(subreddits, query), headers);
+    const user = /^\/(?:user|u)\/([^/]+)\/(overview|submitted|comments)(?:\.json)?\/?$/.exec(url.pathname);
+    if (req.method === "GET" && user) {
+      const name = decodeURIComponent(user[1]!);
+      if (!store.knowsUser(name)) return send(res, 404, { message: "Not Found", error: 404 }, headers);
+      return sendListing(res, store.listUser(name, user[2] as UserListing, query), headers);
+    }
+    const match = /^\/r\/([^/]+)\/(new|comments)(?:\.json)?\/?$/.exec(url.pathname);
+    if (req.method !== "GET" || !match) return send(res, 404, { message: "Not Found", error: 404 }, headers);
+    const subreddits = decodeURIComponent(match[1]!).split("+").filter(Boolean);
+    if (subreddits.length === 0 || !subreddits.every((s) => SUBREDDIT_NAME.test(s))) return send(res, 404, { message: "Not Found", error: 404 }, headers);
+    if (subreddits.some((s) => fault.privateSubs.has(s.toLowerCase()))) return send(res, 403, { reason: "private", message: "Forbidden", error: 403 }, headers);
+    sendListing(res, match[2] === "new" ? store.listPosts(subreddits, query) : store.listComments(subreddits, query), headers);
   }
 
   const server = createServer((req, res) => {
@@ -231,6 +247,7 @@ export async function startFakeReddit(options: FakeRedditOptions = {}): Promise<
     faults: {
       next429: (retryAfterSeconds, on = "api") => void fault.pending429[on].push(retryAfterSeconds),
       next500: (count, on = "api") => void (fault.pending500[on] += count),
+      nextTruncated: (count) => void (fault.truncated += count),
       slow: (ms) => void (fault.delayMs = ms),
       expireTokens: () => tokens.clear(),
       privateSubreddit: (name, isPrivate = true) => void (isPrivate ? fault.privateSubs.add(name.toLowerCase()) : fault.privateSubs.delete(name.toLowerCase())),
@@ -239,7 +256,7 @@ export async function startFakeReddit(options: FakeRedditOptions = {}): Promise<
         window.used = rateLimitRequests;
       },
       clear: () => {
-        Object.assign(fault, { delayMs: 0, pending429: { api: [], token: [] }, pending500: { api: 0, token: 0 } });
+        Object.assign(fault, { delayMs: 0, pending429: { api: [], token: [] }, pending500: { api: 0, token: 0 }, truncated: 0 });
         fault.privateSubs.clear();
       },
     },
@@ -261,6 +278,7 @@ function requestKind(path: string): RequestKind {
   if (path === "/api/v1/access_token") return "token";
   if (/^\/r\/[^/]+\/new(\.json)?\/?$/.test(path)) return "new";
   if (/^\/r\/[^/]+\/comments(\.json)?\/?$/.test(path)) return "comments";
+  if (/^\/(user|u)\/[^/]+\/(overview|submitted|comments)(\.json)?\/?$/.test(path)) return "user";
   return "other";
 }
 
