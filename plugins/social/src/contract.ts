@@ -115,6 +115,6 @@ export interface RunAttrs {
   error_message: string;
   /** What started it: "schedule", "catch_up" (missed while down), "execute" (POST …/execute), "cli". */
   trigger: string;
-  /** Epoch ms of the slot a scheduled run was due at (0 for execute): lateness = start_time − scheduled_at. */
+  /** Epoch ms of the slot a scheduled run was due at (for execute and cli runs, when asked): lateness = start_time − scheduled_at. */
   scheduled_at: number;
 }

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { createCollectorSync, uuidv7, type PluginContext, type PluginInstance, type PluginStatus } from "@vigil/plugin-sdk";
 import { adapterFor } from "./adapters/index.js";
 import type { SocialConfig } from "./agent-config.js";
-import { RUN_EVENT, SOURCE, type Platform } from "./contract.js";
+import { RUN_EVENT, RUN_FAILED_EVENT, SOURCE, type Platform } from "./contract.js";
 import { formatDuration, formatSchedule } from "./format.js";
 import { JOBS_CHANGED, nextRunAt, RUN_JOB, SYNC_PATH, syncResponseSchema, type AgentJob, type Schedule, type SyncResponse } from "./jobs-protocol.js";
 import { openRunJournal, type OpenRun, type RunJournal } from "./run-journal.js";
@@ -313,6 +313,23 @@ export function createSocialMonitor(ctx: PluginContext<SocialConfig>): PluginIns
           ...(job ? { job_name: job.name.slice(0, 4096), platform: job.platform } : {}),
         },
       });
+      if (job?.notify_on_failure) {
+        await ctx.emit({
+          id: uuidv7(),
+          ts: at,
+          source: SOURCE,
+          type: RUN_FAILED_EVENT,
+          severity: "error",
+          attrs: {
+            job_id: job.id,
+            job_name: job.name.slice(0, 4096),
+            platform: job.platform,
+            run_id: run.runId,
+            notification_email: job.notification_email ?? "",
+            error_message: "the agent stopped (or crashed) during this run, so it did not finish",
+          },
+        });
+      }
       journal?.ended(run.runId);
       ctx.log.warn({ job_id: run.jobId, run_id: run.runId }, "a run interrupted by the last stop is reported failed");
     }
