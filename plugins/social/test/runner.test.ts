@@ -298,7 +298,11 @@ describe("README and example.yaml", () => {
   });
 
   it("shows an item event that is valid and has the attrs the runner emits", () => {
-    const [shown] = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => checkEvent(JSON.parse(match[1]!)));
+    // The README's example social.item event (its other JSON blocks are API answers).
+    const shown = [...readme.matchAll(/```json\n([\s\S]*?)```/g)]
+      .map((match) => JSON.parse(match[1]!) as { type?: string })
+      .filter((block) => block.type === "social.item")
+      .map((block) => checkEvent(block))[0];
     expect(shown?.ok).toBe(true);
     const emitted = itemEvent(channelJob(makeChannelId()), uuidv7(), { id: "x", url: "https://example.com", author: "a", title: "t", text: "b", publishedAt: 1 }, 2);
     expect(Object.keys(shown?.ok ? shown.event.attrs : {}).sort()).toEqual(Object.keys(emitted.attrs!).sort());
