@@ -53,6 +53,9 @@ describe("pnpm start", () => {
     expect(status.plugins.map((p) => p.id)).toContain("cache-db");
     const reddit = await fetch(`http://127.0.0.1:${port}/api/keywords`, { headers: { authorization: `Bearer ${token}` } });
     expect(reddit.status).toBe(200);
+    const jobs = await fetch(`http://127.0.0.1:${port}/api/monitoring/jobs`, { headers: { authorization: `Bearer ${token}` } });
+    expect(jobs.status).toBe(200);
+    expect(status.plugins.map((p) => p.id)).toContain("social");
 
     child.kill("SIGINT");
     expect(await exited).toBe(0);
