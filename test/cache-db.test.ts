@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "./support/agent-process.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess, callApi } from "./support/collector-process.js";
+import { eventually as waitUntil } from "./support/eventually.js";
 
 const COLLECTOR_PART = join(REPO_ROOT, "plugins/cache-db/dist/collector.js");
 // By path until `pnpm install` links @vigil/plugin-cache-db into the agent; then `use: "@vigil/plugin-cache-db"` works too.
@@ -60,15 +61,8 @@ afterAll(async () => {
 /** The collector's API with its admin token (the collector starts in beforeAll). */
 const api = (method: string, path: string, body?: unknown) => callApi(collector, method, path, body);
 
-async function eventually<T>(probe: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls every 50 ms: these waits are short. */
+const eventually = <T>(probe: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs: number, what: string) => waitUntil(probe, ok, timeoutMs, what, 50);
 
 /** What an app on the agent's host reads. */
 async function published(): Promise<{ status: number; json: any }> {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CLIENT, DEFAULT_USER, startFakeReddit, type FakeReddit } from "./fakes/reddit/server.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "./support/agent-process.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess, callApi } from "./support/collector-process.js";
+import { eventually } from "./support/eventually.js";
 
 const SUB = "vigiltest";
 const OTHER_SUB = "vigilother";
@@ -84,15 +85,6 @@ async function startAgent(dataDir?: string, plugin?: Record<string, unknown>, ex
   return { agent, dataDir: data };
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The plugin's details from the agent's own status endpoint. */
 async function pluginDetails(agent: AgentProcess): Promise<Record<string, any>> {

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeChannelId, startFakeYouTube, type FakeYouTube } from "./fakes/social/youtube.js";
 import { AGENT_BIN, startAgentProcess, writeAgentConfig, type AgentProcess } from "./support/agent-process.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess, callApi } from "./support/collector-process.js";
+import { eventually } from "./support/eventually.js";
 
 const AGENT_PART = join(REPO_ROOT, "plugins/social/dist/agent.js");
 const COLLECTOR_PART = join(REPO_ROOT, "plugins/social/dist/collector.js");
@@ -76,15 +77,6 @@ async function stopAgent(agent: AgentProcess): Promise<void> {
   await agent.stop();
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -16,13 +16,12 @@
  * BENCH_RUN_TIMEOUT_S (600). VIGIL_* collector settings in the environment reach both
  * collectors.
  */
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
 import type { PreparedBatch } from "./support/batch-file.js";
 import { postUntilStored, prepareBatches, waitForStored } from "./support/collector-client.js";
-import { formatCount, printFigures, progress, spread } from "./support/figures.js";
+import { formatCount, printFigures, progress, spread, load } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { procCpuSeconds, sampleRss } from "./support/proc-stats.js";
 import { beforeDeadline, onExit, stopWithin } from "./support/run-guard.js";
@@ -137,11 +136,6 @@ async function runBaseline(batches: readonly PreparedBatch[]): Promise<BaselineR
   });
 }
 
-function load(): string {
-  return loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ");
-}
 
 function describeAgentRun(run: AgentRun): string {
   return (

@@ -37,11 +37,10 @@
  */
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../support/collector-process.js";
 import { CLIENTS, SAMPLED_RATE, VARIANTS, type Client, type Variant, type WorkerResult } from "./fixtures/cache-overhead-worker.js";
-import { formatCount, median, printFigures, progress, spread, type Figure } from "./support/figures.js";
+import { formatCount, median, printFigures, progress, spread, type Figure, load } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { beforeDeadline, onExit } from "./support/run-guard.js";
 
@@ -110,11 +109,6 @@ function describeRun(run: WorkerResult): string {
   return `${sign(added(e2e))} µs CPU/op over ${e2e.plain_us_per_op.toFixed(2)} (wall ${e2e.wall_us_per_op.toFixed(0)} µs/op)${stub}${memory}${spans}`;
 }
 
-function load(): string {
-  return loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ");
-}
 
 /** runs[client][variant]: one result per repeat. */
 type Runs = Record<Client, Partial<Record<Variant, WorkerResult[]>>>;

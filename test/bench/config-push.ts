@@ -18,14 +18,13 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
-import { median, printFigures, progress, spread } from "./support/figures.js";
+import { median, printFigures, progress, spread, load, ms } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { percentile } from "./support/latency.js";
-import { beforeDeadline, onExit, stopWithin } from "./support/run-guard.js";
+import { beforeDeadline, onExit, stopWithin, processDetails } from "./support/run-guard.js";
 import { waitForPush } from "./support/agent-wait.js";
 
 const BENCH = "config-push";
@@ -171,9 +170,7 @@ async function runOnce(run: number): Promise<Run> {
   } catch (error) {
     await agent?.kill();
     await collector?.kill();
-    const agentLogs = agent ? `\nagent stderr:\n${agent.stderr()}\nlast agent logs:\n${agent.logs.slice(-10).map((l) => JSON.stringify(l)).join("\n")}` : "";
-    const collectorLogs = collector?.stderr() ? `\ncollector stderr:\n${collector.stderr()}` : "";
-    throw new Error(`config-push run ${run} failed: ${(error as Error).message}${agentLogs}${collectorLogs}`, { cause: error });
+    throw new Error(`config-push run ${run} failed: ${(error as Error).message}${processDetails(agent, collector)}`, { cause: error });
   } finally {
     await reports.close();
     forgetDir();
@@ -181,13 +178,7 @@ async function runOnce(run: number): Promise<Run> {
   }
 }
 
-function load(): string {
-  return loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ");
-}
 
-const ms = (value: number) => Number(value.toFixed(2));
 
 async function main(): Promise<void> {
   progress(`config-push: ${CHANGES} changes through PUT /api/agents/:id/config, each awaited at the plugin's onConfig; ${REPEATS} runs; load ${load()}`);

@@ -34,7 +34,6 @@
  * Knobs: BENCH_CHANGES (100), BENCH_BASELINE_CHANGES (20), BENCH_SEED_KEYWORDS (20),
  * BENCH_REPEATS (2), BENCH_CHANGE_TIMEOUT_S (10), BENCH_RUN_TIMEOUT_S (300).
  */
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { keywordSetFingerprint, SYNC_PATH, syncResponseSchema } from "../../plugins/reddit/src/sync-protocol.js";
@@ -42,10 +41,10 @@ import { DEFAULT_CLIENT, DEFAULT_USER, startFakeReddit, type FakeReddit } from "
 import { seededRandom } from "../support/random.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
-import { median, printFigures, progress, spread } from "./support/figures.js";
+import { median, printFigures, progress, spread, load, ms } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { percentile } from "./support/latency.js";
-import { beforeDeadline, checkDeadline, onExit, stopWithin } from "./support/run-guard.js";
+import { beforeDeadline, checkDeadline, onExit, stopWithin, processDetails } from "./support/run-guard.js";
 import { waitForPush } from "./support/agent-wait.js";
 
 const BENCH = "keyword-latency";
@@ -295,9 +294,7 @@ async function runPhase(phase: Phase, run: number, changes: number): Promise<Run
   } catch (error) {
     await agent?.kill();
     await collector?.kill();
-    const agentLogs = agent ? `\nagent stderr:\n${agent.stderr()}\nlast agent logs:\n${agent.logs.slice(-10).map((l) => JSON.stringify(l)).join("\n")}` : "";
-    const collectorLogs = collector?.stderr() ? `\ncollector stderr:\n${collector.stderr()}` : "";
-    throw new Error(`keyword-latency ${phase} run ${run} failed: ${(error as Error).message}${agentLogs}${collectorLogs}`, { cause: error });
+    throw new Error(`keyword-latency ${phase} run ${run} failed: ${(error as Error).message}${processDetails(agent, collector)}`, { cause: error });
   } finally {
     await fake?.close();
     forgetDir();
@@ -305,13 +302,7 @@ async function runPhase(phase: Phase, run: number, changes: number): Promise<Run
   }
 }
 
-function load(): string {
-  return loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ");
-}
 
-const ms = (value: number) => Number(value.toFixed(2));
 
 function describeRun(result: Run): string {
   return (

@@ -24,18 +24,17 @@
  * BENCH_IDLE_S (30), BENCH_RUN_TIMEOUT_S (900), BENCH_MAX_CONCURRENT_RUNS (the plugin's
  * default when unset).
  */
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { nextRunAt, type Schedule } from "../../plugins/social/dist/jobs-protocol.js";
 import { makeChannelId, startFakeYouTube, type FakeYouTube } from "../fakes/social/youtube.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
-import { median, printFigures, progress, spread } from "./support/figures.js";
+import { median, printFigures, progress, spread, load, ms } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { percentile } from "./support/latency.js";
 import { procCpuSeconds } from "./support/proc-stats.js";
-import { beforeDeadline, checkDeadline, onExit, stopWithin } from "./support/run-guard.js";
+import { beforeDeadline, checkDeadline, onExit, stopWithin, processDetails } from "./support/run-guard.js";
 
 const BENCH = "scheduler";
 const JOBS = envInt("BENCH_JOBS", 1000);
@@ -285,8 +284,7 @@ async function runOnce(run: number): Promise<Run> {
   } catch (error) {
     await agent?.kill();
     await collector?.kill();
-    const agentLogs = agent ? `\nagent stderr:\n${agent.stderr()}\nlast agent logs:\n${agent.logs.slice(-10).map((l) => JSON.stringify(l)).join("\n")}` : "";
-    throw new Error(`scheduler run ${run} failed: ${(error as Error).message}${agentLogs}`, { cause: error });
+    throw new Error(`scheduler run ${run} failed: ${(error as Error).message}${processDetails(agent)}`, { cause: error });
   } finally {
     await fake?.close();
     forgetDir();
@@ -294,13 +292,7 @@ async function runOnce(run: number): Promise<Run> {
   }
 }
 
-function load(): string {
-  return loadavg()
-    .map((value) => value.toFixed(2))
-    .join(" ");
-}
 
-const ms = (value: number) => Number(value.toFixed(2));
 
 async function main(): Promise<void> {
   progress(`scheduler: ${JOBS} jobs with mixed schedules on one agent against the fake YouTube; ${MEASURE_MS / 1000} s lateness window, ${IDLE_MS / 1000} s idle; ${REPEATS} runs; load ${load()}`);

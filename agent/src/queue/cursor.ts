@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileDurably } from "./segment.js";
+import { writeFileDurably } from "@vigil/plugin-sdk";
 
 export const CURSOR_FILE = "cursor.json";
 
@@ -40,7 +40,7 @@ export async function readCursor(dir: string): Promise<CursorRead> {
 }
 
 export function writeCursor(dir: string, state: CursorState): Promise<void> {
-  return writeFileDurably(dir, CURSOR_FILE, JSON.stringify({ version: 1, ...state }));
+  return writeFileDurably(join(dir, CURSOR_FILE), JSON.stringify({ version: 1, ...state }));
 }
 
 function parseCursor(value: unknown): CursorState | undefined {

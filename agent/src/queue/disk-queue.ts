@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { writeCursor, type CursorState, type Position } from "./cursor.js";
 import { encodeRecords, framedSize, invalidRecordReason, RECORD_HEADER_BYTES } from "./record.js";
 import { recoverQueue } from "./recover.js";
-import { segmentFileName, syncDir, truncateDurably, walkFileRange, writeAll, type RangeEnd, type Segment, type SegmentScan } from "./segment.js";
+import { syncDir } from "@vigil/plugin-sdk";
+import { segmentFileName, truncateDurably, walkFileRange, writeAll, type RangeEnd, type Segment, type SegmentScan } from "./segment.js";
 
 export interface DiskQueueOptions {
   /** created if missing */

@@ -1,4 +1,4 @@
-import { open, readdir, rename, type FileHandle } from "node:fs/promises";
+import { open, readdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { RECORD_HEADER_BYTES, walkRecords, type CorruptReason } from "./record.js";
 
@@ -137,33 +137,4 @@ export async function truncateDurably(path: string, length: number): Promise<voi
   } finally {
     await handle.close();
   }
-}
-
-/** Makes a directory's entries (a created, renamed or removed file) durable. */
-export async function syncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, "r");
-    await handle.sync();
-  } catch (error) {
-    // Some platforms (Windows) cannot fsync a directory; there rename is already as durable as it gets.
-    if (!["EISDIR", "EPERM", "EINVAL", "EBADF"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
-  } finally {
-    await handle?.close();
-  }
-}
-
-/** Replaces `file` atomically: a crash leaves the old content or the new, never a mix. */
-export async function writeFileDurably(dir: string, name: string, data: string): Promise<void> {
-  const file = join(dir, name);
-  const temp = `${file}.tmp`;
-  const handle = await open(temp, "w");
-  try {
-    await writeAll(handle, Buffer.from(data));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
-  await syncDir(dir);
 }

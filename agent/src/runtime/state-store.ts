@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile, open } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { PluginStore } from "@vigil/plugin-sdk";
+import { writeFileDurably, type PluginStore } from "@vigil/plugin-sdk";
 
 /**
  * A plugin's persistent key-value state: one JSON file, replaced atomically (write a
@@ -21,17 +21,7 @@ export async function openStateStore(dir: string): Promise<PluginStore> {
   function persist(): Promise<void> {
     const snapshot = JSON.stringify(data);
     // A failed write must not poison every later one.
-    writing = writing.catch(() => undefined).then(async () => {
-      const temp = `${file}.tmp`;
-      await writeFile(temp, snapshot);
-      const handle = await open(temp, "r");
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, file);
-    });
+    writing = writing.catch(() => undefined).then(() => writeFileDurably(file, snapshot));
     return writing;
   }
 

@@ -8,6 +8,7 @@ import { AGENT_BIN, freePort, startAgentProcess, writeAgentConfig, type AgentPro
 import { REPO_ROOT, tempDir } from "../../../test/support/collector-process.js";
 import { startInProcess } from "../../../test/support/in-process.js";
 import { DEFAULT_SETTINGS } from "../src/contract.js";
+import { eventually } from "../../../test/support/eventually.js";
 
 const AGENT_PART = join(REPO_ROOT, "plugins/cache-db/dist/agent.js");
 const PLUGIN_ID = "cache-db";
@@ -58,15 +59,6 @@ async function startAgent(options: Parameters<typeof writeConfig>[1] = {}): Prom
   return agent;
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** What an app on the agent's host reads. */
 async function published(agent: AgentProcess): Promise<{ status: number; json: any }> {

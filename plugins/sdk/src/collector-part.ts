@@ -176,6 +176,32 @@ export function timeParamSchema(name: string) {
   });
 }
 
+/** A list's `limit` query parameter: 1–1000, `fallback` when absent. */
+export function limitParamSchema(fallback: number) {
+  return zod.coerce
+    .number({ error: "limit must be a number" })
+    .int()
+    .min(1, "limit must be at least 1")
+    .max(1000, "limit must be at most 1000")
+    .default(fallback);
+}
+
+/** A list's opaque `cursor`: the position after the last row of a page, as base64url JSON. */
+export function encodeCursor(position: object): string {
+  return Buffer.from(JSON.stringify(position)).toString("base64url");
+}
+
+/** Reads a cursor `encodeCursor` wrote; anything else is a 400 naming `cursor`. */
+export function decodeCursor<T>(text: string, isPosition: (value: unknown) => value is T): T {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+    if (isPosition(value)) return value;
+  } catch {
+    // reported below
+  }
+  throw new PluginApiError("invalid_argument", "cursor is not valid: pass the next_cursor of the previous page unchanged", [{ path: "cursor", message: "not a cursor of this list" }]);
+}
+
 let lastRowVersion = 0;
 /**
  * The `version` of a row in a `ReplacingMergeTree(version, is_deleted)` table: a

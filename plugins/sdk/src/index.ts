@@ -6,3 +6,4 @@ export * from "./plugin.js";
 export * from "./agent-protocol.js";
 export * from "./collector-part.js";
 export * from "./collector-sync.js";
+export * from "./durable-file.js";

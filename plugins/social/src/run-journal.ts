@@ -1,5 +1,6 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { writeFileDurably } from "@vigil/plugin-sdk";
 
 /**
  * What the scheduler must remember across restarts, per job: when this agent first knew it
@@ -120,8 +121,7 @@ export async function openRunJournal(file: string): Promise<RunJournal> {
         lines += batch.length;
         if (lines > known.size * 2 + open.size + REWRITE_SLACK) {
           const records = snapshot();
-          await writeFile(`${file}.tmp`, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
-          await rename(`${file}.tmp`, file);
+          await writeFileDurably(file, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
           lines = records.length;
         } else {
           await appendFile(file, batch.join(""));

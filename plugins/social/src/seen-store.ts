@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileDurably } from "@vigil/plugin-sdk";
 
 /**
  * Which items each job has already reported, so "new" means new across restarts. One
@@ -94,16 +95,7 @@ export async function openSeenStore(dir: string, limit: () => number): Promise<S
   }
 
   async function rewrite(jobId: string, set: JobSet): Promise<void> {
-    const file = join(dir, fileNameOf(jobId));
-    const temp = `${file}.tmp`;
-    await writeFile(temp, [...set.ids].map((id) => `${JSON.stringify(id)}\n`).join(""));
-    const handle = await open(temp, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
+    await writeFileDurably(join(dir, fileNameOf(jobId)), [...set.ids].map((id) => `${JSON.stringify(id)}\n`).join(""));
     set.lines = set.ids.size;
     set.torn = false;
   }

@@ -1,3 +1,4 @@
+import { loadavg } from "node:os";
 /**
  * How every benchmark reports: human-readable progress on stderr while it runs, then its
  * figures as JSON lines on stdout, one object per figure (see DESIGN.md, "Tests and
@@ -42,3 +43,13 @@ export function printFigures(figures: readonly Figure[]): void {
 export function formatCount(value: number): string {
   return Math.round(value).toLocaleString("en-US");
 }
+
+/** The machine's load averages (1, 5, 15 min), for progress lines: figures from a busy machine say so. */
+export function load(): string {
+  return loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
+}
+
+/** Milliseconds rounded to two decimals, as the JSON lines print them. */
+export const ms = (value: number) => Number(value.toFixed(2));

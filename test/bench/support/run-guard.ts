@@ -104,3 +104,10 @@ export async function stopWithin(proc: { stop(): Promise<unknown>; kill(): Promi
     await proc.kill();
   }
 }
+
+/** What a failed run's error adds about the processes it started: their stderr and last log lines. */
+export function processDetails(agent?: { stderr(): string; logs: readonly unknown[] }, collector?: { stderr(): string }): string {
+  const agentLogs = agent ? `\nagent stderr:\n${agent.stderr()}\nlast agent logs:\n${agent.logs.slice(-10).map((l) => JSON.stringify(l)).join("\n")}` : "";
+  const collectorLogs = collector?.stderr() ? `\ncollector stderr:\n${collector.stderr()}` : "";
+  return agentLogs + collectorLogs;
+}

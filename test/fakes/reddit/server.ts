@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createStore, SUBREDDIT_NAME, type CommentData, type NewComment, type NewPost, type PostData, type UserListing } from "./listing.js";
+import { readBody } from "../read-body.js";
 
 export type { CommentData, NewComment, NewPost, PostData } from "./listing.js";
 
@@ -295,15 +296,6 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   return colon === -1 ? undefined : { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => (body += chunk));
-    req.on("end", () => resolve(body));
-    req.on("error", reject);
-  });
-}
 
 /** The most timestamps falling in any window [t, t + windowMs). */
 function maxInSlidingWindow(timestamps: number[], windowMs: number): number {

@@ -3,6 +3,7 @@
 // own 429 headers and error bodies, given by the platform's `wire`).
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "../read-body.js";
 
 export interface Answer {
   status: number;
@@ -176,15 +177,6 @@ function matches(match: PathMatch | undefined, path: string): boolean {
   return typeof match === "string" ? match === path : match.test(path);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => (body += chunk));
-    req.on("end", () => resolve(body));
-    req.on("error", reject);
-  });
-}
 
 export function json(status: number, value: unknown, headers: Record<string, string> = {}): Answer {
   return { status, headers: { "content-type": "application/json; charset=utf-8", ...headers }, body: JSON.stringify(value) };

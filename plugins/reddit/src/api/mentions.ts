@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PluginApiError, parseRequest, timeParamSchema, type PluginRequest, type PluginRoute } from "@vigil/plugin-sdk";
+import { PluginApiError, decodeCursor, encodeCursor, limitParamSchema, parseRequest, timeParamSchema, type PluginRequest, type PluginRoute } from "@vigil/plugin-sdk";
 import { subredditNameSchema } from "../listing.js";
 import { listKeywords } from "./keywords.js";
 
@@ -13,7 +13,7 @@ const mentionsQuery = z
     kind: z.enum(["post", "comment"], { error: 'kind is "post" or "comment"' }).optional(),
     since: time("since"),
     until: time("until"),
-    limit: z.coerce.number({ error: "limit must be a number" }).int().min(1, "limit must be at least 1").max(1000, "limit must be at most 1000").default(50),
+    limit: limitParamSchema(50),
     cursor: z.string().optional(),
   })
   .strict();
@@ -47,17 +47,12 @@ interface Cursor {
   k: string;
 }
 
-function readCursor(text: string): Cursor {
-  try {
-    const cursor = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as Cursor;
-    if (typeof cursor.t === "number" && typeof cursor.f === "string" && typeof cursor.k === "string") return cursor;
-  } catch {
-    // reported below
-  }
-  throw new PluginApiError("invalid_argument", "cursor is not valid: pass the next_cursor of the previous page unchanged", [{ path: "cursor", message: "not a cursor of this list" }]);
-}
+const cursorOf = (row: MentionRow): Cursor => ({ t: Number(row.created_ms), f: row.fullname, k: row.keyword_id });
 
-const writeCursor = (row: MentionRow): string => Buffer.from(JSON.stringify({ t: Number(row.created_ms), f: row.fullname, k: row.keyword_id })).toString("base64url");
+const isCursor = (value: unknown): value is Cursor => {
+  const c = value as Cursor;
+  return typeof c === "object" && c !== null && typeof c.t === "number" && typeof c.f === "string" && typeof c.k === "string";
+};
 
 const DAY_MS = 86_400_000;
 
@@ -78,7 +73,7 @@ export const mentionRoutes: PluginRoute[] = [
       if (query.since !== undefined) (where.push("created_at >= fromUnixTimestamp64Milli({since:Int64})"), (params.since = query.since));
       if (query.until !== undefined) (where.push("created_at < fromUnixTimestamp64Milli({until:Int64})"), (params.until = query.until));
       if (query.cursor) {
-        const cursor = readCursor(query.cursor);
+        const cursor = decodeCursor(query.cursor, isCursor);
         where.push("(created_at, fullname, keyword_id) < (fromUnixTimestamp64Milli({c_t:Int64}), {c_f:String}, {c_k:String})");
         Object.assign(params, { c_t: cursor.t, c_f: cursor.f, c_k: cursor.k });
       }
@@ -107,7 +102,7 @@ export const mentionRoutes: PluginRoute[] = [
             agent: row.agent,
             received_at: new Date(Number(row.received_ms)).toISOString(),
           })),
-          next_cursor: rows.length > query.limit ? writeCursor(page[page.length - 1]!) : null,
+          next_cursor: rows.length > query.limit ? encodeCursor(cursorOf(page[page.length - 1]!)) : null,
         },
       };
     },
