@@ -3,7 +3,7 @@
 // Reddit in test/fakes/reddit as the only stand-in.
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_CLIENT, DEFAULT_USER, startFakeReddit, type FakeReddit } from "./fakes/reddit/server.js";
+import { fakeCredentials, startFakeReddit, type FakeReddit } from "./fakes/reddit/server.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "./support/agent-process.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess, callApi } from "./support/collector-process.js";
 import { eventually } from "./support/eventually.js";
@@ -56,13 +56,7 @@ function agentConfig(dataDir: string, plugin: Record<string, unknown> = {}, extr
         id: "reddit",
         use: "@vigil/plugin-reddit",
         config: {
-          credentials: {
-            userAgent: "test:vigil-e2e:1.0.0 (by /u/fake-user)",
-            clientId: DEFAULT_CLIENT.id,
-            clientSecret: DEFAULT_CLIENT.secret,
-            username: DEFAULT_USER.username,
-            password: DEFAULT_USER.password,
-          },
+          credentials: fakeCredentials("test:vigil-e2e:1.0.0 (by /u/fake-user)"),
           subreddits: [SUB],
           poll_min: "100ms",
           poll_max: "400ms",

@@ -37,7 +37,7 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { keywordSetFingerprint, SYNC_PATH, syncResponseSchema } from "../../plugins/reddit/src/sync-protocol.js";
-import { DEFAULT_CLIENT, DEFAULT_USER, startFakeReddit, type FakeReddit } from "../fakes/reddit/server.js";
+import { fakeCredentials, startFakeReddit, type FakeReddit } from "../fakes/reddit/server.js";
 import { seededRandom } from "../support/random.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
@@ -216,13 +216,7 @@ function agentConfig(dir: string, collector: CollectorProcess, ingestKey: string
         id: "reddit",
         use: "@vigil/plugin-reddit",
         config: {
-          credentials: {
-            userAgent: "bench:vigil-keyword-latency:1.0.0 (by /u/fake-user)",
-            clientId: DEFAULT_CLIENT.id,
-            clientSecret: DEFAULT_CLIENT.secret,
-            username: DEFAULT_USER.username,
-            password: DEFAULT_USER.password,
-          },
+          credentials: fakeCredentials("bench:vigil-keyword-latency:1.0.0 (by /u/fake-user)"),
           subreddits: [SUB],
           poll_min: "1s",
           poll_max: "16s",

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Logger, PluginStore } from "@vigil/plugin-sdk";
 import { createHttpClient } from "../../../agent/src/runtime/http-client.js";
-import { DEFAULT_CLIENT, DEFAULT_USER, startFakeReddit, type FakeReddit } from "../../../test/fakes/reddit/server.js";
+import { fakeCredentials, startFakeReddit, type FakeReddit } from "../../../test/fakes/reddit/server.js";
 import { createBudget } from "../src/budget.js";
 import { createRedditClient, RedditApiError, REDDIT_API_BASE, REDDIT_AUTH_BASE } from "../src/client.js";
 import type { RedditThing } from "../src/listing.js";
@@ -9,13 +9,7 @@ import type { Credentials } from "../src/credentials.js";
 import { createListingStream } from "../src/stream.js";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-const credentials = {
-  userAgent: "linux:vigil-test:1.0.0 (by /u/vigil_tests)",
-  clientId: DEFAULT_CLIENT.id,
-  clientSecret: DEFAULT_CLIENT.secret,
-  username: DEFAULT_USER.username,
-  password: DEFAULT_USER.password,
-};
+const credentials = fakeCredentials("linux:vigil-test:1.0.0 (by /u/vigil_tests)");
 
 /** Plugin state kept in memory, shared between "restarts" of a stream. */
 function memoryStore(): PluginStore {

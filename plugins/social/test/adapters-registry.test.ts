@@ -1,7 +1,7 @@
 // The registry and every adapter against the whole set of fakes, as the agent part will
 // use them: adapterFor(target.platform).fetch(target, ctx) with the platform's base URL.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_CLIENT, DEFAULT_USER } from "../../../test/fakes/reddit/server.js";
+import { fakeCredentials } from "../../../test/fakes/reddit/server.js";
 import { DEFAULT_X_TOKEN, makeChannelId, startSocialFakes, type SocialFakes } from "../../../test/fakes/social/index.js";
 import { ADAPTERS, adapterFor } from "../src/adapters/index.js";
 import { PLATFORMS, type Platform } from "../src/contract.js";
@@ -33,7 +33,7 @@ const targets: Record<Platform, [type: string, url: () => string, credentials?: 
   reddit: [
     "subreddit",
     () => "https://www.reddit.com/r/vigiltest",
-    { userAgent: "linux:vigil-tests:1.0.0 (by /u/vigil_tests)", clientId: DEFAULT_CLIENT.id, clientSecret: DEFAULT_CLIENT.secret, username: DEFAULT_USER.username, password: DEFAULT_USER.password },
+    fakeCredentials(),
   ],
   x: ["search", () => "https://x.com/search?q=vigil", { bearer_token: DEFAULT_X_TOKEN }],
 };

@@ -13,6 +13,11 @@ export const DEFAULT_CLIENT = { id: "fake-client-id", secret: "fake-client-secre
 export const DEFAULT_USER = { username: "fake-user", password: "fake-password" } as const;
 export const DEFAULT_REFRESH_TOKEN = "fake-refresh-token";
 
+/** Credentials (snoowrap's field names) the fake accepts with its defaults: a script app's password grant. */
+export function fakeCredentials(userAgent = "linux:vigil-tests:1.0.0 (by /u/vigil_tests)") {
+  return { userAgent, clientId: DEFAULT_CLIENT.id, clientSecret: DEFAULT_CLIENT.secret, username: DEFAULT_USER.username, password: DEFAULT_USER.password };
+}
+
 export interface FakeRedditOptions {
   /** client id → secret accepted in the token request's Basic auth (an installed app has secret ""). */
   clients?: Record<string, string>;
