@@ -1,10 +1,12 @@
 import type { Logger } from "pino";
-import type { CollectorPart } from "@vigil/plugin-sdk";
+import type { AlertTemplate, CollectorPart } from "@vigil/plugin-sdk";
 import type { PushHub } from "./agents/push-hub.js";
 import type { AgentStore } from "./agents/store.js";
 import type { ApiKey, KeyStore } from "./auth/key-store.js";
 import type { EventWriter } from "./ingest/writer.js";
 import type { Metrics } from "./metrics.js";
+import type { AlertEngine } from "./alerts/engine.js";
+import type { SecretBox } from "./alerts/secrets.js";
 import type { Database } from "./storage/database.js";
 import type { TenantScope } from "./storage/tenant-scope.js";
 
@@ -19,6 +21,15 @@ export interface Services {
   /** Collector parts of the plugins named in the configuration. */
   parts: CollectorPart[];
   metrics: Metrics;
+  /** Rules, channels, routes, silences, states and the outbox. */
+  alerts: AlertEngine;
+  /** Whether this process evaluates rules and sends notifications (VIGIL_ALERTING). */
+  alerting: boolean;
+  /** Seals and opens alert channel secrets. */
+  secrets: SecretBox;
+  /** Rule templates: the collector's and each plugin's. */
+  alertTemplates: AlertTemplate[];
+  externalUrl?: string | undefined;
   log: Logger;
   version: string;
   startedAt: number;

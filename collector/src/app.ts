@@ -7,6 +7,7 @@ import { mountPluginRoutes } from "./plugins/routes.js";
 import { UnscopedQueryError } from "./storage/tenant-scope.js";
 import { agentProtocolRoutes } from "./routes/agent-protocol.js";
 import { agentRoutes } from "./routes/agents.js";
+import { alertRoutes } from "./routes/alerts/index.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -30,6 +31,7 @@ export function createApp(services: Services) {
   app.route("/api/keys", keyRoutes(services));
   app.route("/api/tenants", tenantRoutes(services));
   app.route("/api/agents", agentRoutes(services));
+  app.route("/api/alerts", alertRoutes(services, services.alertTemplates));
 
   mountPluginRoutes(app, services, services.parts);
 

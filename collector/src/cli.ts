@@ -17,6 +17,8 @@ Options (each has an environment equivalent):
   --log-level LVL      trace | debug | info | warn | error          VIGIL_LOG_LEVEL (default info)
   --plugin NAME        load a plugin's collector part (tables, API   VIGIL_COLLECTOR_PLUGINS
                        routes): a package name or a path; repeat     (comma-separated)
+  --alert-rules PATH   YAML alert rules/routes/channels (a file or a  VIGIL_ALERT_RULES
+                       folder of them), loaded at start; repeat      (comma-separated)
   -h, --help           show this help
   -v, --version        print the version
 
@@ -29,6 +31,10 @@ Environment only:
   VIGIL_BOOTSTRAP_TOKEN  on first start with no keys, this becomes the default tenant's
                          first admin API key; without it one is generated and printed once
   VIGIL_FLUSH_ROWS, VIGIL_FLUSH_BYTES, VIGIL_FLUSH_MS, VIGIL_QUEUE_ROWS   ingest writer tuning
+  VIGIL_SECRET_KEY       key (16+ characters) that encrypts alert channel secrets; without
+                         it one is generated in <data dir>/secret.key. Replicas must share it
+  VIGIL_EXTERNAL_URL     the collector's public URL, linked from notifications
+  VIGIL_ALERTING         "off" stops this process evaluating rules and sending notifications
   OTEL_EXPORTER_OTLP_ENDPOINT  export the collector's own traces over OTLP/HTTP
 
 Signals: SIGTERM or SIGINT stops accepting, stores every queued batch, closes storage and
@@ -47,6 +53,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
         "log-format": { type: "string" },
         "log-level": { type: "string" },
         plugin: { type: "string", multiple: true },
+        "alert-rules": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -79,6 +86,10 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
     logFormat: pick(values["log-format"], "VIGIL_LOG_FORMAT"),
     plugins: values.plugin ?? env.VIGIL_COLLECTOR_PLUGINS?.split(",").map((s) => s.trim()).filter(Boolean),
     logLevel: pick(values["log-level"], "VIGIL_LOG_LEVEL"),
+    alertFiles: values["alert-rules"] ?? env.VIGIL_ALERT_RULES?.split(",").map((s) => s.trim()).filter(Boolean),
+    secretKey: pick(undefined, "VIGIL_SECRET_KEY"),
+    externalUrl: pick(undefined, "VIGIL_EXTERNAL_URL"),
+    alerting: pick(undefined, "VIGIL_ALERTING"),
     writer: Object.fromEntries(Object.entries(writer).filter(([, v]) => v !== undefined)),
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as CollectorConfigInput;
@@ -96,6 +107,10 @@ const SETTING_NAMES: Record<string, string> = {
   logFormat: "--log-format / VIGIL_LOG_FORMAT",
   logLevel: "--log-level / VIGIL_LOG_LEVEL",
   plugins: "--plugin / VIGIL_COLLECTOR_PLUGINS",
+  alertFiles: "--alert-rules / VIGIL_ALERT_RULES",
+  secretKey: "VIGIL_SECRET_KEY",
+  externalUrl: "VIGIL_EXTERNAL_URL",
+  alerting: "VIGIL_ALERTING",
   "writer.maxRows": "VIGIL_FLUSH_ROWS",
   "writer.maxBytes": "VIGIL_FLUSH_BYTES",
   "writer.maxDelayMs": "VIGIL_FLUSH_MS",

@@ -43,6 +43,23 @@ export const collectorConfigSchema = z
       .array(z.string().min(1))
       .default([])
       .describe("Plugins whose collector part (tables, routes) to load: package names or paths (--plugin, repeatable; VIGIL_COLLECTOR_PLUGINS, comma-separated)."),
+    alertFiles: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("YAML files (or folders of them) with alert rules, routes and channels, loaded at start (--alert-rules, repeatable; VIGIL_ALERT_RULES, comma-separated)."),
+    secretKey: z
+      .string()
+      .min(16, "VIGIL_SECRET_KEY must be at least 16 characters")
+      .optional()
+      .describe("Key that encrypts alert channel secrets; without it one is generated in the data directory (VIGIL_SECRET_KEY)."),
+    externalUrl: z
+      .url({ error: 'VIGIL_EXTERNAL_URL must be a URL like "https://vigil.example.com"' })
+      .optional()
+      .describe("The collector's public URL, linked from notifications (VIGIL_EXTERNAL_URL)."),
+    alerting: z
+      .enum(["on", "off"], { error: 'VIGIL_ALERTING is "on" or "off"' })
+      .default("on")
+      .describe("Evaluate alert rules and send notifications in this process (VIGIL_ALERTING)."),
     logFormat: z.enum(["json", "pretty", "auto"]).default("auto").describe("Log format (--log-format, VIGIL_LOG_FORMAT)."),
     logLevel: z
       .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])

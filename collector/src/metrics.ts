@@ -40,6 +40,42 @@ export function createMetrics() {
       help: "Rows accepted by the writer and not yet in ClickHouse.",
       registers: [registry],
     }),
+    alertEvaluations: new Counter({
+      name: "vigil_alert_evaluations_total",
+      help: "Alert rule evaluations, by rule kind and outcome (ok, error, skipped while storage is down).",
+      labelNames: ["kind", "outcome"] as const,
+      registers: [registry],
+    }),
+    alertEvaluationSeconds: new Histogram({
+      name: "vigil_alert_evaluation_seconds",
+      help: "Time to evaluate one alert rule (its query and state update).",
+      labelNames: ["kind"] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    alertNotifications: new Counter({
+      name: "vigil_alert_notifications_total",
+      help: "Notification send attempts, by channel type and outcome (sent, failed, retried, rate_limited).",
+      labelNames: ["channel", "outcome"] as const,
+      registers: [registry],
+    }),
+    alertDeliverySeconds: new Histogram({
+      name: "vigil_alert_delivery_seconds",
+      help: "From an alert's condition becoming true to its destination accepting the first notification of it (includes for and group_wait).",
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers: [registry],
+    }),
+    alertsActive: new Gauge({
+      name: "vigil_alerts_active",
+      help: "Alert groups of rules by engine state (pending, firing, nodata, error, flapping), over all tenants.",
+      labelNames: ["state"] as const,
+      registers: [registry],
+    }),
+    alertOutboxPending: new Gauge({
+      name: "vigil_alert_outbox_pending",
+      help: "Notifications written to the outbox and not yet accepted by their destination.",
+      registers: [registry],
+    }),
   };
 }
 

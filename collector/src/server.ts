@@ -17,6 +17,11 @@ import { runMigrations } from "./storage/migrations.js";
 import { VERSION } from "./version.js";
 import { loadCollectorParts } from "./plugins/load.js";
 import { runPluginMigrations } from "./plugins/migrations.js";
+import { startPluginTasks } from "./plugins/tasks.js";
+import { createAlertEngine } from "./alerts/engine.js";
+import { applyAlertFiles, readAlertFiles } from "./alerts/files.js";
+import { openSecretBox } from "./alerts/secrets.js";
+import { collectTemplates } from "./alerts/templates.js";
 
 const STORAGE_PROBE_MS = 2_000;
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -51,6 +56,10 @@ export async function startCollector(
 ): Promise<RunningCollector> {
   // Plugins first: a missing or broken one stops the start before anything is opened.
   const parts = await loadCollectorParts(config.plugins);
+  const alertTemplates = collectTemplates(parts);
+  const secrets = await openSecretBox({ secretKey: config.secretKey, dataDir: config.dataDir });
+  // A broken rule file stops the start here, with the file and field named.
+  const alertFiles = readAlertFiles(config.alertFiles, secrets);
   const target = storageTargetFrom(config);
   const client = createStorageClient(target);
   const db = openDatabase(client, target.database);
@@ -59,6 +68,7 @@ export async function startCollector(
   const writer = createEventWriter(db, config.writer, metrics, log);
   const agents = createAgentStore(db, log);
   const agentHub = createPushHub(log);
+  const alerting = config.alerting === "on";
   let notReady: string | undefined = "starting";
   let bootstrapToken: string | undefined;
 
@@ -74,6 +84,17 @@ export async function startCollector(
     return answer;
   }
 
+  const alerts = createAlertEngine({
+    db,
+    metrics,
+    log: log.child({ component: "alerts" }),
+    secrets,
+    storageProblem: () => notReady ?? writer.storageProblem(),
+    probeStorage: () => probeStorage(),
+    externalUrl: config.externalUrl,
+  });
+  if (alerting) writer.onStored((rows) => alerts.onStored(rows));
+
   const services: Services = {
     db,
     writer,
@@ -82,6 +103,11 @@ export async function startCollector(
     agentHub,
     parts,
     metrics,
+    alerts,
+    alerting,
+    secrets,
+    alertTemplates,
+    externalUrl: config.externalUrl,
     log,
     version: VERSION,
     startedAt: Date.now(),
@@ -89,6 +115,8 @@ export async function startCollector(
     probeStorage,
   };
 
+  let alertsStarted = false;
+  let stopTasks: (() => Promise<void>) | undefined;
   let preparing = false;
   let listening = false;
   async function prepareStorage(): Promise<boolean> {
@@ -105,7 +133,16 @@ export async function startCollector(
         if (listening) options.onBootstrapToken?.(created.token);
       }
       await keys.reload();
+      // Rule files are applied on every start, so the files stay the truth (GitOps).
+      await applyAlertFiles(alertFiles, alerts, log);
       notReady = undefined;
+      if (alerting && !alertsStarted) {
+        alertsStarted = true;
+        await alerts.start();
+        stopTasks = startPluginTasks(parts, { db, writer, log });
+      } else if (!alerting) {
+        await Promise.all([alerts.rules.reload(), alerts.routes.reload(), alerts.silences.reload(), alerts.channels.reload()]);
+      }
       log.info({ storage: describeTarget(target) }, "storage ready");
       return true;
     } catch (error) {
@@ -158,6 +195,8 @@ export async function startCollector(
       const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
       // Agent push streams never end by themselves: end them, or shutdown waits the grace period.
       agentHub.close();
+      await stopTasks?.();
+      if (alertsStarted) await alerts.stop();
       await writer.close();
       await Promise.race([serverClosed, delay(SHUTDOWN_GRACE_MS)]);
       clearInterval(idleSweep);

@@ -66,6 +66,8 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
   const recent = new Set<string>();
   const labelPairs = new Set<string>();
   let storageProblem: string | undefined;
+  /** Told of every batch's rows once they are stored (event alert rules). */
+  const storedListeners: ((rows: readonly EventRow[]) => void)[] = [];
 
   function queuedRows(): number {
     return pendingRows + flushingRows;
@@ -212,7 +214,16 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
 
   function settleStored(batch: PendingBatch, duplicate: boolean): void {
     if (batch.key) rememberCommitted(batch.key);
-    if (!duplicate) countStored(batch.rows);
+    if (!duplicate) {
+      countStored(batch.rows);
+      for (const listener of storedListeners) {
+        try {
+          listener(batch.rows);
+        } catch (error) {
+          log.error({ err: (error as Error).message }, "a listener of stored events failed");
+        }
+      }
+    }
     metrics.ingestBatches.inc({ outcome: duplicate ? "duplicate" : "stored" });
     batch.settled = true;
     batch.settle.resolve({ stored: duplicate ? 0 : batch.rows.length, duplicate });
@@ -311,6 +322,10 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
 
   return {
     submit,
+    /** Calls `listener` with each batch's rows once they are in ClickHouse (not for duplicates). */
+    onStored(listener: (rows: readonly EventRow[]) => void): void {
+      storedListeners.push(listener);
+    },
     flush: startFlush,
     close,
     queuedRows,

@@ -13,7 +13,7 @@ import { pluginTableName } from "./load.js";
 const PLUGIN_BODY_BYTES = 1024 * 1024;
 
 /** The storage a plugin's route gets: its tenant's scope, with table names in the plugin's namespace. */
-function pluginStorage(part: CollectorPart, scope: TenantScope): TenantStorage {
+export function pluginStorage(part: CollectorPart, scope: TenantScope): TenantStorage {
   return {
     tenant: scope.tenant,
     table: (name) => scope.table(pluginTableName(part, name)),

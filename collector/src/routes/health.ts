@@ -11,6 +11,8 @@ export function healthRoutes(services: Services) {
       storage: problem === undefined ? "ok" : problem,
       version: services.version,
       uptime_s: Math.round((Date.now() - services.startedAt) / 1000),
+      // Paused while storage is down: no false "no data" alerts from an outage.
+      alerting: !services.alerting ? "off" : problem !== undefined || services.alerts.paused() !== undefined ? "paused" : "running",
     };
     return c.json(body, problem === undefined ? 200 : 503);
   });

@@ -152,6 +152,59 @@ export const coreMigrations: Migration[] = [
       ) ENGINE = ReplacingMergeTree ORDER BY (plugin, version)`,
     ],
   },
+  {
+    version: 6,
+    name: "alerting",
+    // Rules, channels, routes and silences are configuration entities (the latest
+    // version wins, read with FINAL); `spec` is the validated JSON the API took. Channel
+    // secrets sit apart, encrypted. States and notification groups are the engine's
+    // memory across restarts; the outbox holds every notification from before it is sent
+    // until the destination accepted it, then as history.
+    statements: ({ table }) => [
+      ...["alert_rules", "alert_routes", "alert_silences", "alert_channels"].map(
+        (name) => `CREATE TABLE IF NOT EXISTS ${table(name)} (
+          tenant     LowCardinality(String),
+          id         String,
+          spec       String CODEC(ZSTD(1)),
+          secrets    String,
+          updated_at DateTime64(3, 'UTC'),
+          version    UInt64,
+          is_deleted UInt8
+        )
+        ENGINE = ReplacingMergeTree(version, is_deleted)
+        ORDER BY (tenant, id)`,
+      ),
+      `CREATE TABLE IF NOT EXISTS ${table("alert_states")} (
+        tenant      LowCardinality(String),
+        rule_id     String,
+        fingerprint String,
+        state       String CODEC(ZSTD(1)),
+        version     UInt64,
+        is_deleted  UInt8
+      )
+      ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (tenant, rule_id, fingerprint)`,
+      `CREATE TABLE IF NOT EXISTS ${table("alert_outbox")} (
+        tenant          LowCardinality(String),
+        id              String,
+        channel_id      String,
+        group_key       String,
+        status          LowCardinality(String),
+        attempts        UInt32,
+        parts_sent      UInt32,
+        next_attempt_at DateTime64(3, 'UTC'),
+        created_at      DateTime64(3, 'UTC'),
+        condition_at    DateTime64(3, 'UTC'),
+        sent_at         Nullable(DateTime64(3, 'UTC')),
+        last_error      String,
+        notification    String CODEC(ZSTD(3)),
+        version         UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY (tenant, id)
+      TTL toDateTime(created_at) + INTERVAL 30 DAY`,
+    ],
+  },
 ];
 
 /**

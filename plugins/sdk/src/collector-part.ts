@@ -1,4 +1,5 @@
 import { z as zod, type z } from "zod";
+import type { EventInput } from "./event.js";
 
 /**
  * The contract of a plugin's collector part (DESIGN.md: "its tables, rollups, REST
@@ -103,12 +104,54 @@ export interface PluginMetric {
   query(ctx: { table(name: string): string; events: string }): string;
 }
 
+/**
+ * A ready-made alert rule for this source's events (the collector validates it at start
+ * and offers it at `GET /api/alerts/templates`). `rule` is a rule as the alerts API takes
+ * it (see the collector README, "Alert rules").
+ */
+export interface AlertTemplate {
+  /** Unique over all plugins, e.g. "social-job-failure-rate". */
+  id: string;
+  title: string;
+  description: string;
+  rule: Record<string, unknown>;
+}
+
+/** What a collector part's periodic task may do. */
+export interface CollectorTaskContext {
+  /** Tenants that have rows in the part's tables or events (every tenant the collector knows). */
+  tenants(): Promise<string[]>;
+  /** Tenant-bound storage, as a route gets it. */
+  storage(tenant: string): TenantStorage;
+  /**
+   * Stores events as if an agent had sent them (agent "collector"), so alert rules and the
+   * events API see what the collector itself noticed (e.g. a run it marked stuck).
+   * Resolves once they are in storage.
+   */
+  emit(tenant: string, events: readonly EventInput[]): Promise<void>;
+  log: { info(fields: object, message: string): void; warn(fields: object, message: string): void };
+}
+
+/**
+ * Work a collector part does on its own, every `every` ms (e.g. the stuck-run check).
+ * With several collector replicas only the one holding the alerting lease runs it.
+ */
+export interface CollectorTask {
+  name: string;
+  every: number;
+  run(ctx: CollectorTaskContext): Promise<void>;
+}
+
 export interface CollectorPart {
   name: string;
   migrations: PluginMigration[];
   routes: PluginRoute[];
   /** Served on the collector's `/metrics` (see PluginMetric). */
   metrics?: PluginMetric[];
+  /** Alert rule templates for this source's events. */
+  alertTemplates?: AlertTemplate[];
+  /** Periodic work (see CollectorTask). */
+  tasks?: CollectorTask[];
 }
 
 const METRIC_LABEL = /^[a-z_][a-z0-9_]*$/;

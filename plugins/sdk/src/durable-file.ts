@@ -21,9 +21,9 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** Replaces `file` atomically (temporary file, fsync, rename, fsync of the folder): a crash leaves the old content or the new, never a mix. */
-export async function writeFileDurably(file: string, data: string): Promise<void> {
+export async function writeFileDurably(file: string, data: string, options: { mode?: number } = {}): Promise<void> {
   const temp = `${file}.tmp`;
-  const handle = await open(temp, "w");
+  const handle = await open(temp, "w", options.mode);
   try {
     await handle.writeFile(data);
     await handle.sync();

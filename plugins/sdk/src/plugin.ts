@@ -187,9 +187,12 @@ export function parseDuration(value: string | number): number {
   return total;
 }
 
-/** Writes milliseconds back the way configs write durations ("1s", "250ms"), for messages. */
-function formatDuration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+/** Writes milliseconds back the way configs write durations ("4h", "5m", "30s", "250ms"), in the largest whole unit. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return ms === 0 ? "0s" : `${ms}ms`;
 }
 
 /**

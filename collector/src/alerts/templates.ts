@@ -1,0 +1,58 @@
+import type { AlertTemplate, CollectorPart } from "@vigil/plugin-sdk";
+import { ruleSchema } from "./rule.js";
+
+/**
+ * Rule templates for the seeds' alerts. The collector's own (agents) live here; each
+ * plugin ships its own with its collector part (`alertTemplates`), so a source and its
+ * alerts come together. `POST /api/alerts/templates/:id/install` makes a rule of one,
+ * with the user's overrides (a threshold, labels, a name).
+ */
+export const coreTemplates: AlertTemplate[] = [
+  {
+    id: "agent-silent",
+    title: "An agent is silent for two heartbeats",
+    description: "Fires per agent that sent no heartbeat for 30 s (two of the default 15 s heartbeats). Raise absent_for if your agents use a longer heartbeat_interval.",
+    rule: {
+      kind: "absence",
+      name: "Agent silent",
+      of: "agent_heartbeats",
+      absent_for: "30s",
+      interval: "10s",
+      lookback: "24h",
+      labels: { severity: "critical" },
+      annotations: { summary: "Agent {{labels.agent_name}} ({{labels.agent_id}}) sent no heartbeat for {{value}} s" },
+    },
+  },
+  {
+    id: "sms-server-down",
+    title: "An SMS sending server is down",
+    description: "Fires at once on each sms.server event whose status is down (the SMS plugin reports server status changes).",
+    rule: {
+      kind: "event",
+      name: "SMS server down",
+      source: "sms",
+      type: "sms.server",
+      where: [{ attr: "status", op: "=", value: "down" }],
+      group_by: ["server_kind", "server_id"],
+      keep_firing_for: "10m",
+      labels: { severity: "critical" },
+      annotations: { summary: "SMS server {{labels.server_kind}} {{labels.server_id}} is down" },
+    },
+  },
+];
+
+/** Every template the running collector offers: its own, then each plugin's. Refuses a template that is not a valid rule. */
+export function collectTemplates(parts: readonly CollectorPart[]): AlertTemplate[] {
+  const all = [...coreTemplates, ...parts.flatMap((part) => part.alertTemplates ?? [])];
+  const seen = new Set<string>();
+  for (const template of all) {
+    if (seen.has(template.id)) throw new Error(`two alert templates have the id "${template.id}"`);
+    seen.add(template.id);
+    const parsed = ruleSchema.safeParse(template.rule);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new Error(`alert template "${template.id}" is not a valid rule: ${issue.path.join(".")}: ${issue.message}`);
+    }
+  }
+  return all;
+}
