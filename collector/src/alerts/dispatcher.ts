@@ -15,6 +15,13 @@ import { isSilenced, routesFor, type RouteSpec, type SilenceSpec } from "./routi
  * restart neither repeats it early nor forgets to send a change.
  */
 
+/**
+ * Alertmanager resolves an alert by itself `resolve_timeout` (default 5 min) after the
+ * last time a client posted it, so clients re-post what still fires; Prometheus does it
+ * every evaluation. A group tells its Alertmanager channels every minute while it fires.
+ */
+export const AM_REFRESH_MS = 60_000;
+
 export interface Dispatch {
   notification: Notification;
   /** For a group's first telling of an alert: when its condition became true (delivery delay metric). */
@@ -25,6 +32,8 @@ export interface DispatcherDeps {
   routes(tenant: string): Entity<RouteSpec>[];
   silences(tenant: string): SilenceSpec[];
   channelName(tenant: string, id: string): string | undefined;
+  /** The channel's kind: Alertmanager channels get firing alerts re-posted (see AM_REFRESH_MS). */
+  channelKind(tenant: string, id: string): string | undefined;
   enqueue(dispatches: Dispatch[]): Promise<void>;
   log: Logger;
   externalUrl?: string | undefined;
@@ -46,6 +55,8 @@ interface AlertGroup {
   conditionAt: Map<string, number>;
   memory: GroupMemory | undefined;
   nextFlushAt: number;
+  /** Last time firing alerts went to the group's Alertmanager channels. */
+  amRefreshedAt: number;
 }
 
 export function createDispatcher(deps: DispatcherDeps) {
@@ -78,7 +89,7 @@ export function createDispatcher(deps: DispatcherDeps) {
           if (view.status === "resolved" && !restored.get(id)?.sent.has(view.fingerprint)) continue;
           const memory = restored.get(id);
           restored.delete(id);
-          group = { tenant, key, route, labels, alerts: new Map(), conditionAt: new Map(), memory, nextFlushAt: memory ? Math.max(now, memory.at + route.spec.group_interval) : now + route.spec.group_wait };
+          group = { tenant, key, route, labels, alerts: new Map(), conditionAt: new Map(), memory, nextFlushAt: memory ? Math.max(now, memory.at + route.spec.group_interval) : now + route.spec.group_wait, amRefreshedAt: memory?.at ?? 0 };
           groups.set(id, group);
         }
         group.route = route;
@@ -135,12 +146,15 @@ export function createDispatcher(deps: DispatcherDeps) {
     const changed = !sameAsSent(told, group.memory);
     const firing = [...told.values()].some((a) => a.status === "firing");
     const repeatDue = firing && group.memory !== undefined && now - group.memory.at >= spec.repeat_interval;
-    if (told.size > 0 && (changed || repeatDue)) {
+    const amChannels = spec.channels.filter((id) => deps.channelKind(group.tenant, id) === "alertmanager");
+    const amRefreshDue = firing && amChannels.length > 0 && now - group.amRefreshedAt >= AM_REFRESH_MS;
+    const tellAll = told.size > 0 && (changed || repeatDue);
+    if (tellAll || amRefreshDue) {
       const dispatches: Dispatch[] = [];
       const fresh = [...told.values()].filter((a) => a.status === "firing" && group.memory?.sent.get(a.fingerprint) !== "firing");
-      const conditionAt = fresh.length ? Math.min(...fresh.map((a) => group.conditionAt.get(a.fingerprint) ?? now)) : null;
+      const conditionAt = tellAll && fresh.length ? Math.min(...fresh.map((a) => group.conditionAt.get(a.fingerprint) ?? now)) : null;
       const alerts = [...told.values()].sort((a, b) => (a.status === b.status ? a.starts_at.localeCompare(b.starts_at) : a.status === "firing" ? -1 : 1));
-      for (const channelId of spec.channels) {
+      for (const channelId of tellAll ? spec.channels : amChannels) {
         const channelName = deps.channelName(group.tenant, channelId);
         if (channelName === undefined) {
           deps.log.warn({ tenant: group.tenant, route: group.route.id, channel: channelId }, "a route names a channel that no longer exists; skipped");
@@ -165,7 +179,8 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
       // Written to the outbox before the group moves on: a crash here re-sends, never loses.
       await deps.enqueue(dispatches);
-      group.memory = { sent: new Map([...told.values()].map((a) => [a.fingerprint, a.status])), at: now };
+      if (amChannels.length) group.amRefreshedAt = now;
+      if (tellAll) group.memory = { sent: new Map([...told.values()].map((a) => [a.fingerprint, a.status])), at: now };
     } else if (!changed && told.size === 0 && group.memory && group.memory.sent.size > 0) {
       // Everything told before is now silenced or quietly gone: nothing to say, nothing held.
       group.memory = { sent: new Map(), at: group.memory.at };
@@ -177,7 +192,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         group.memory?.sent.delete(fp);
       }
     }
-    group.nextFlushAt = now + spec.group_interval;
+    group.nextFlushAt = now + (amChannels.length && firing ? Math.min(spec.group_interval, AM_REFRESH_MS) : spec.group_interval);
   }
 
   /** Tells every group that is due. One pass at a time. */

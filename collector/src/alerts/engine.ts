@@ -118,6 +118,7 @@ export function createAlertEngine(deps: EngineDeps) {
     routes: (tenant) => routes.list(tenant) as Entity<RouteSpec>[],
     silences: (tenant) => silences.list(tenant).map((s) => s.spec),
     channelName: (tenant, id) => channels.get(tenant, id)?.spec.name,
+    channelKind: (tenant, id) => channels.get(tenant, id)?.spec.kind,
     enqueue: (dispatches: Dispatch[]) => outbox.enqueue(dispatches),
     log,
     externalUrl: deps.externalUrl,

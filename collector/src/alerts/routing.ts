@@ -41,7 +41,7 @@ export const routeSchema = z
       .describe("Alerts with the same values of these labels share one notification."),
     group_wait: durationSchema({ min: 0, max: HOUR }).default(30_000).describe("Wait this long after a group's first alert, to send it with its siblings."),
     group_interval: durationSchema({ min: 1000, max: 24 * HOUR }).default(5 * MINUTE).describe("Wait this long before telling a group's changes."),
-    repeat_interval: durationSchema({ min: MINUTE, max: 30 * 24 * HOUR }).default(4 * HOUR).describe("Remind of a group still firing this often."),
+    repeat_interval: durationSchema({ min: 1000, max: 30 * 24 * HOUR }).default(4 * HOUR).describe("Remind of a group still firing this often."),
     send_resolved: z.boolean().default(true),
     continue: z.boolean().default(false).describe("Also try the routes after this one."),
     position: z.number().int().min(0).max(10_000).default(100).describe("Routes are tried in ascending position."),
