@@ -205,6 +205,7 @@ export const ruleSchema = ruleInputSchema.superRefine((rule, ctx) => {
   }
   if (rule.kind === "anomaly") {
     const slot = rule.seasonality === "daily" ? DAY : rule.seasonality === "weekly" ? 7 * DAY : 0;
+    if (slot && slot % rule.window !== 0) at("window", `with seasonality "${rule.seasonality}" the window must divide ${slot === DAY ? "a day" : "a week"} evenly (e.g. 5m, 15m, 1h)`);
     if (slot && rule.baseline < 3 * slot) at("baseline", `seasonality "${rule.seasonality}" needs a baseline of at least ${slot === DAY ? "3d" : "21d"} (three past ${rule.seasonality === "daily" ? "days" : "weeks"})`);
     if (rule.baseline < 12 * rule.window) at("baseline", "baseline must hold at least 12 windows");
   }

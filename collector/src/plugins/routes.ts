@@ -8,6 +8,7 @@ import { ApiError } from "../errors.js";
 import { readJson } from "../routes/keys.js";
 import type { TenantScope } from "../storage/tenant-scope.js";
 import type { AgentCursor } from "../agents/store.js";
+import { emitFromPart } from "./emit.js";
 import { pluginTableName } from "./load.js";
 
 const PLUGIN_BODY_BYTES = 1024 * 1024;
@@ -86,6 +87,7 @@ function mount(app: Hono<AppEnv>, services: Services, part: CollectorPart, route
         query: c.req.query(),
         body,
         storage: pluginStorage(part, c.get("scope")),
+        emit: (events) => emitFromPart(services.writer, part.name, c.get("scope").tenant, events),
         key: { id: key.id, scopes: key.scopes },
         agents: {
           broadcast: (command) => services.agentHub.broadcastCommand(key.tenant, parseInput(agentCommandSchema, command)),

@@ -1,9 +1,9 @@
-import { checkEvent, type CollectorPart, type CollectorTaskContext, type EventInput } from "@vigil/plugin-sdk";
+import type { CollectorPart, CollectorTaskContext } from "@vigil/plugin-sdk";
 import type { Logger } from "pino";
-import { toEventRow } from "../ingest/event-row.js";
 import type { EventWriter } from "../ingest/writer.js";
 import type { Database } from "../storage/database.js";
 import { scopeToTenant } from "../storage/tenant-scope.js";
+import { emitFromPart } from "./emit.js";
 import { pluginStorage } from "./routes.js";
 
 /**
@@ -25,15 +25,7 @@ export function startPluginTasks(parts: readonly CollectorPart[], deps: { db: Da
           return rows.map((r) => r.id);
         },
         storage: (tenant) => pluginStorage(part, scopeToTenant(deps.db, tenant)),
-        async emit(tenant: string, events: readonly EventInput[]) {
-          const receivedAt = Date.now();
-          const rows = events.map((input, i) => {
-            const checked = checkEvent(input);
-            if (!checked.ok) throw new Error(`task ${part.name}/${task.name} emitted an invalid event [${i}]: ${checked.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
-            return toEventRow(checked.event, { tenant, agent: "collector", batchId: "", receivedAt });
-          });
-          if (rows.length) await deps.writer.submit(tenant, "", rows);
-        },
+        emit: (tenant, events) => emitFromPart(deps.writer, part.name, tenant, events),
         log,
       };
       let busy = false;

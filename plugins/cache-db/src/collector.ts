@@ -1,4 +1,5 @@
 import { defineCollectorPart } from "@vigil/plugin-sdk";
+import { alertTemplates } from "./api/alerts.js";
 import { monitorRoute } from "./api/monitor.js";
 import { prometheusMetrics } from "./api/prometheus.js";
 import { seriesRoute } from "./api/series.js";
@@ -16,4 +17,5 @@ export default defineCollectorPart({
   migrations,
   routes: [monitorRoute, seriesRoute, ...settingsRoutes],
   metrics: prometheusMetrics,
+  alertTemplates,
 });

@@ -1,4 +1,5 @@
 import { defineCollectorPart } from "@vigil/plugin-sdk";
+import { alertTemplates } from "./api/alerts.js";
 import { autoMonitorRoutes } from "./api/auto-monitor.js";
 import { keywordRoutes } from "./api/keywords.js";
 import { mentionRoutes } from "./api/mentions.js";
@@ -14,4 +15,5 @@ export default defineCollectorPart({
   name: "reddit",
   migrations,
   routes: [...keywordRoutes, ...mentionRoutes, ...autoMonitorRoutes, syncRoute],
+  alertTemplates,
 });

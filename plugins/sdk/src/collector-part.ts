@@ -36,6 +36,12 @@ export interface PluginRequest {
   /** The parsed JSON body (`{}` when empty), for POST, PUT and PATCH. */
   body: unknown;
   storage: TenantStorage;
+  /**
+   * Stores events in this tenant as if an agent had sent them (agent "collector"), so
+   * alert rules and the events API see what the collector part noticed (e.g. a run it
+   * marked stuck). Resolves once they are stored.
+   */
+  emit(events: readonly EventInput[]): Promise<void>;
   key: { id: string; scopes: readonly string[] };
   /** The tenant's agents connected to this collector. */
   agents: {

@@ -1,4 +1,5 @@
 import { defineCollectorPart } from "@vigil/plugin-sdk";
+import { alertTemplates, stuckRunTask } from "./api/alerts.js";
 import { jobRoutes } from "./api/jobs.js";
 import { stuckJobRoutes } from "./api/stuck-jobs.js";
 import { syncRoute } from "./api/sync.js";
@@ -15,4 +16,6 @@ export default defineCollectorPart({
   name: "social",
   migrations,
   routes: [...jobRoutes, ...stuckJobRoutes, syncRoute],
+  alertTemplates,
+  tasks: [stuckRunTask],
 });

@@ -98,6 +98,8 @@ export const RUN_EVENT = "social.run";
 export const NEW_CONTENT_EVENT = "social.new_content";
 /** notify_on_failure: a run failed (attrs job_id, job_name, platform, run_id, error_message, notification_email). */
 export const RUN_FAILED_EVENT = "social.run_failed";
+/** The collector marked a run failed because it stayed in progress too long (attrs job_id, job_name, platform, run_id, in_progress_ms, agent). */
+export const RUN_STUCK_EVENT = "social.run_stuck";
 
 export interface RunAttrs {
   job_id: string;

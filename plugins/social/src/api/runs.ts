@@ -1,4 +1,5 @@
-import type { PluginRequest } from "@vigil/plugin-sdk";
+import { uuidv7, type EventInput, type PluginRequest } from "@vigil/plugin-sdk";
+import { RUN_FAILED_EVENT, RUN_STUCK_EVENT, SOURCE } from "../contract.js";
 import type { RunStatus } from "../jobs-protocol.js";
 import type { Cursor } from "./cursor.js";
 import { RANK_STEP, RUN_RANK } from "./tables.js";
@@ -7,8 +8,10 @@ import { RANK_STEP, RUN_RANK } from "./tables.js";
  * Runs as the API reads them (`runs` FINAL: each run once, its latest state), and the
  * collector's stuck-run check: a run still in progress longer than STUCK_AFTER_MS never
  * reported its end (the agent died or lost it), so it is marked failed with a reason.
- * Collector parts have no timers, so the check runs on each read of jobs and runs; a real
- * end reported later still replaces the mark (RUN_RANK).
+ * The check runs every 30 s (the part's `stuck-runs` task) and on each read of jobs and
+ * runs; a real end reported later still replaces the mark (RUN_RANK). Each run it marks
+ * is announced as a `social.run_stuck` event (and `social.run_failed` when its job asks
+ * to be told of failures), for the alert engine.
  */
 export const STUCK_AFTER_MS = 10 * 60_000;
 export const STUCK_REASON = `marked failed: in progress longer than ${STUCK_AFTER_MS / 60_000} min (stuck)`;
@@ -59,7 +62,7 @@ export interface RunFilter {
 }
 
 /** Runs newest first (by start), LIMIT `limit`. */
-export function queryRuns(request: PluginRequest, filter: RunFilter): Promise<RunRow[]> {
+export function queryRuns(request: Pick<PluginRequest, "storage">, filter: RunFilter): Promise<RunRow[]> {
   const where = ["tenant = {tenant:String}"];
   const params: Record<string, unknown> = { limit: filter.limit };
   if (filter.job_id !== undefined) (where.push("job_id = {job_id:String}"), (params.job_id = filter.job_id));
@@ -118,7 +121,7 @@ export async function runStats(request: PluginRequest, jobIds: readonly string[]
  * Marks runs failed with `reason`, ending them now. Written as the collector's rank, so a
  * run's own end, when it comes after all, wins.
  */
-export async function markRunsFailed(request: PluginRequest, runs: readonly RunRow[], reason: string, now = Date.now()): Promise<RunRow[]> {
+export async function markRunsFailed(request: Pick<PluginRequest, "storage">, runs: readonly RunRow[], reason: string, now = Date.now()): Promise<RunRow[]> {
   const failed = runs.map((run): RunRow => ({ ...run, status: "failed", end_ms: now, error_message: reason }));
   if (failed.length === 0) return failed;
   await request.storage.insert(
@@ -134,10 +137,39 @@ export async function markRunsFailed(request: PluginRequest, runs: readonly RunR
   return failed;
 }
 
-/** The stuck-run check: fails every run of the tenant in progress longer than STUCK_AFTER_MS. Returns how many. */
-export async function failStuckRuns(request: PluginRequest, now = Date.now()): Promise<number> {
-  // Bounded per call; a tenant with more stuck runs has them failed over the next reads.
+/** The stuck-run check: fails every run of the tenant in progress longer than STUCK_AFTER_MS, and announces each. Returns how many. */
+export async function failStuckRuns(request: Pick<PluginRequest, "storage" | "emit">, now = Date.now()): Promise<number> {
+  // Bounded per call; a tenant with more stuck runs has them failed over the next checks.
   const stuck = await queryRuns(request, { status: "in_progress", started_before: now - STUCK_AFTER_MS, limit: 1000 });
+  if (stuck.length === 0) return 0;
   await markRunsFailed(request, stuck, STUCK_REASON, now);
+  await request.emit(await stuckRunEvents(request, stuck, now));
   return stuck.length;
+}
+
+async function stuckRunEvents(request: Pick<PluginRequest, "storage">, runs: readonly RunRow[], now: number): Promise<EventInput[]> {
+  const jobs = await request.storage.query<{ id: string; name: string; platform: string; notify_on_failure: boolean | number; notification_email: string | null }>(
+    `SELECT id, name, platform, notify_on_failure, notification_email FROM ${request.storage.table("jobs")} FINAL
+     WHERE tenant = {tenant:String} AND id IN {ids:Array(String)}`,
+    { ids: [...new Set(runs.map((run) => run.job_id))] },
+  );
+  const byId = new Map(jobs.map((job) => [job.id, job]));
+  const events: EventInput[] = [];
+  for (const run of runs) {
+    const job = byId.get(run.job_id);
+    const common = { job_id: run.job_id, job_name: job?.name ?? "", platform: job?.platform ?? "", run_id: run.run_id };
+    events.push({
+      id: uuidv7(now),
+      ts: now,
+      source: SOURCE,
+      type: RUN_STUCK_EVENT,
+      severity: "error",
+      attrs: { ...common, in_progress_ms: now - Number(run.start_ms), agent: run.agent },
+      body: `run ${run.run_id} of job "${common.job_name}" was in progress for ${Math.round((now - Number(run.start_ms)) / 60_000)} min: ${STUCK_REASON}`,
+    });
+    if (job && Boolean(Number(job.notify_on_failure)) && job.notification_email) {
+      events.push({ id: uuidv7(now), ts: now, source: SOURCE, type: RUN_FAILED_EVENT, severity: "error", attrs: { ...common, error_message: STUCK_REASON, notification_email: job.notification_email } });
+    }
+  }
+  return events;
 }
