@@ -36,10 +36,19 @@ export const emailConfigSchema = z
     user: z.string().min(1, "user must not be empty; leave it out when the server needs no login").optional().describe("SMTP login."),
     password: z.string().min(1, "password must not be empty").optional().describe("SMTP password (secret)."),
     from: mailbox("from").describe("Sender address."),
-    to: z.array(mailbox("to[]")).min(1, "to must list at least one recipient address").max(100, "to may list at most 100 addresses").describe("Recipients."),
+    to: z.array(mailbox("to[]")).max(100, "to may list at most 100 addresses").default([]).describe("Recipients."),
+    to_label: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "to_label is a label name, like notification_email")
+      .optional()
+      .describe("Also send to the address each alert carries in this label (e.g. notification_email of social jobs, with the rule grouped by it)."),
     subject_prefix: z.string().max(100, "subject_prefix must be at most 100 characters").optional().describe('Put before every subject, e.g. "[vigil]".'),
   })
   .strict()
+  .refine((config) => config.to.length > 0 || config.to_label !== undefined, {
+    error: "to must list at least one recipient address (or set to_label to take it from the alerts)",
+    path: ["to"],
+  })
   .refine((config) => (config.user === undefined) === (config.password === undefined), {
     error: "user and password go together: set both to log in, or neither",
     path: ["password"],
@@ -50,6 +59,20 @@ export const emailConfigSchema = z
   });
 
 export type EmailConfig = z.output<typeof emailConfigSchema>;
+
+const ADDRESS = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+
+/** The configured recipients plus, with to_label, each alert's address in that label (well-formed ones, once each). */
+function recipients(config: EmailConfig, notification: Notification): string[] {
+  const all = new Set(config.to);
+  if (config.to_label) {
+    for (const alert of notification.alerts) {
+      const address = alert.labels[config.to_label]?.trim();
+      if (address && ADDRESS.test(address) && all.size < 100) all.add(address);
+    }
+  }
+  return [...all];
+}
 
 export const emailChannel: ChannelType<EmailConfig> = {
   kind: "email",
@@ -73,11 +96,13 @@ export const emailChannel: ChannelType<EmailConfig> = {
       async send({ notification, fromPart, signal }): Promise<SendResult> {
         // A notification is one e-mail: part 0 is all there is.
         if (fromPart >= 1) return { ok: true, partsSent: 1 };
+        const to = recipients(config, notification);
+        if (to.length === 0) return { ok: false, permanent: true, error: `no recipient: to is empty and no alert carries an address in label ${config.to_label}`, partsSent: 0 };
         const title = notificationTitle(notification).replace(/[\r\n]+/g, " ");
         try {
           const info = await transport.sendMail({
             from: config.from,
-            to: config.to,
+            to,
             subject: config.subject_prefix ? `${config.subject_prefix.trim()} ${title}` : title,
             messageId: `<${notification.id}@vigil>`,
             text: renderText(notification),
