@@ -13,7 +13,8 @@ const MINUTE = 60_000;
 const AUTO_REASON = "marked failed: in progress longer than 10 min (stuck)";
 
 beforeAll(async () => {
-  env = await startInProcess({ plugins: [join(REPO_ROOT, "plugins/social/dist/collector.js")] });
+  // Alerting off: its 30 s stuck-run task would mark runs these tests expect to see in progress.
+  env = await startInProcess({ plugins: [join(REPO_ROOT, "plugins/social/dist/collector.js")], alerting: "off" });
   otherTenant = (await env.request("POST", "/api/tenants", { body: { id: "tenant-b", name: "B" } })).json.token;
   readKey = (await env.request("POST", "/api/keys", { body: { name: "viewer", scopes: ["read"] } })).json.token;
 });
@@ -97,6 +98,31 @@ describe("stuck runs (the seeds' stuck-job check)", () => {
     const start = Date.now() - 11 * MINUTE;
     await ingest(env, [runEvent({ job_id: job.id, run_id: stuck, status: "completed", start_time: start, end_time: Date.now(), items_found: 4 })]);
     expect(await runOf(job.id, stuck)).toMatchObject({ status: "completed", error_message: null, items_found: 4 });
+  });
+
+  it("announces each run it marks stuck as social.run_stuck, and social.run_failed for jobs that ask", async () => {
+    const quiet = await createJob("quiet stuck job");
+    const loud = await env.request("POST", "/api/monitoring/jobs", {
+      body: jobBody({ name: "loud stuck job", frequency: "hourly", notify_on_failure: true, notification_email: "ops@example.com" }),
+    });
+    expect(loud.status, loud.text).toBe(201);
+    const quietRun = await startRun(quiet.id, 13 * MINUTE);
+    const loudRun = await startRun(loud.json.id, 14 * MINUTE);
+    await env.request("GET", "/api/monitoring/jobs");
+
+    const events = async (type: string) => (await env.request("GET", `/v1/events?source=social&type=${type}`)).json.events as { agent?: string; attrs: Record<string, string> }[];
+    // Earlier tests' stuck runs were announced too: look at this test's two.
+    const stuck = (await events("social.run_stuck")).filter((e) => e.attrs.run_id === quietRun || e.attrs.run_id === loudRun);
+    expect(stuck.map((e) => e.attrs.run_id).sort()).toEqual([quietRun, loudRun].sort());
+    const loudStuck = stuck.find((e) => e.attrs.run_id === loudRun)!;
+    expect(loudStuck.attrs).toMatchObject({ job_id: loud.json.id, job_name: "loud stuck job", platform: "youtube" });
+    expect(Number(loudStuck.attrs.in_progress_ms)).toBeGreaterThanOrEqual(14 * MINUTE);
+    const failed = (await events("social.run_failed")).filter((e) => e.attrs.run_id === loudRun || e.attrs.run_id === quietRun);
+    expect(failed.map((e) => e.attrs)).toEqual([expect.objectContaining({ run_id: loudRun, notification_email: "ops@example.com", error_message: AUTO_REASON })]);
+
+    // Marked once, announced once: a second read finds nothing new to mark.
+    await env.request("GET", "/api/monitoring/jobs");
+    expect((await events("social.run_stuck")).filter((e) => e.attrs.run_id === loudRun)).toHaveLength(1);
   });
 
   it("is for administrators, within their tenant", async () => {
