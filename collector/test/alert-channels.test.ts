@@ -89,7 +89,7 @@ describe("channel types", () => {
     expect(problems("discord", { webhook_url: "https://discord.com/channels/1/2" })).toEqual([expect.stringMatching(/^webhook_url: .*\/api\/webhooks\/<id>\/<token>/)]);
     expect(problems("discord", { webhook_url: "https://discord.com/api/webhooks/1/abc", username: "Discord bot" })).toEqual([expect.stringContaining('must not contain "discord"')]);
     expect(problems("slack", { webhook_url: "hooks.slack.com/services/x", extra: 1 })).toHaveLength(2);
-    expect(problems("email", { host: "smtp.example.com", from: "alerts@example.com", to: [] })).toEqual(["to: to must list at least one recipient address"]);
+    expect(problems("email", { host: "smtp.example.com", from: "alerts@example.com", to: [] })).toEqual(["to: to must list at least one recipient address (or set to_label to take it from the alerts)"]);
     expect(problems("email", { host: "smtp.example.com", from: "alerts", to: ["ops@example.com"] })).toEqual([
       expect.stringContaining('from: from must be an e-mail address like "ops@example.com"'),
     ]);

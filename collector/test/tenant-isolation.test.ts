@@ -2,12 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "@vigil/plugin-sdk";
 import { startInProcess } from "../../test/support/in-process.js";
 import { openAgentStream } from "./support/agent-stream.js";
+import { eventually } from "../../test/support/eventually.js";
 import { scopeToTenant, UnscopedQueryError } from "../src/storage/tenant-scope.js";
 
 let env: Awaited<ReturnType<typeof startInProcess>>;
 let a: { token: string; keyId: string };
 let b: { token: string; keyId: string };
 let aExtraKeyId: string;
+/** Tenant A's alerting entities, which B must never see or change. */
+const aAlerts = { channel: "", route: "", rule: "", silence: "" };
 /** An agent id both tenants use: each tenant must only ever see its own. */
 const SHARED_AGENT = "agent-shared-0001";
 const aAgentConfig = { plugins: { reddit: { config: { keywords: ["a-only-keyword"] } } } };
@@ -30,7 +33,35 @@ beforeAll(async () => {
   const config = await env.request("PUT", `/api/agents/${SHARED_AGENT}/config`, { token: a.token, body: { config: aAgentConfig } });
   const preconfigured = await env.request("PUT", "/api/agents/agent-a-preconfigured/config", { token: a.token, body: { config: aAgentConfig } });
   expect([hb.status, config.status, preconfigured.status]).toEqual([200, 200, 200]);
+  const channel = await env.request("POST", "/api/alerts/channels", { token: a.token, body: { name: "a hook", kind: "webhook", config: { url: "http://127.0.0.1:9/a-secret-hook-token" } } });
+  const route = await env.request("POST", "/api/alerts/routes", { token: a.token, body: { name: "a route", channels: [channel.json.id] } });
+  const rule = await env.request("POST", "/api/alerts/rules", { token: a.token, body: { kind: "threshold", name: "a rule", source: "http", aggregation: "count", group_by: ["owner"], condition: ">", threshold: 0, interval: "5s" } });
+  const silence = await env.request("POST", "/api/alerts/silences", { token: a.token, body: { matchers: [{ label: "owner", value: "a" }], ends_at: Date.now() + 3_600_000, comment: "a's silence" } });
+  expect([channel.status, route.status, rule.status, silence.status]).toEqual([201, 201, 201, 201]);
+  Object.assign(aAlerts, { channel: channel.json.id, route: route.json.id, rule: rule.json.id, silence: silence.json.id });
 });
+
+/** B aiming at one of A's alerting entities: not found, and A's entity unchanged. */
+async function bGetsNotFound(method: string, path: string, body?: unknown): Promise<void> {
+  const res = await env.request(method, path, { token: b.token, ...(body !== undefined ? { body } : {}) });
+  expect(res.status, res.text).toBe(404);
+  expect(res.text).not.toMatch(/a-secret-hook|a rule|a route|a's silence/);
+}
+
+async function aAlertsIntact(): Promise<void> {
+  for (const [kind, id] of [["channels", aAlerts.channel], ["routes", aAlerts.route], ["rules", aAlerts.rule], ["silences", aAlerts.silence]] as const) {
+    const res = await env.request("GET", `/api/alerts/${kind}/${id}`, { token: a.token });
+    expect(res.status, `${kind} ${res.text}`).toBe(200);
+  }
+}
+
+/** B's list of an alerting entity holds none of A's. */
+async function bListExcludes(kind: "channels" | "routes" | "rules" | "silences", id: string): Promise<void> {
+  const res = await env.request("GET", `/api/alerts/${kind}`, { token: b.token });
+  expect(res.status).toBe(200);
+  expect(res.json[kind].map((e: { id: string }) => e.id)).not.toContain(id);
+  expect(res.text).not.toMatch(/a-secret-hook|a rule|a route|a's silence/);
+}
 
 async function aAgentIntact(): Promise<void> {
   const res = await env.request("GET", `/api/agents/${SHARED_AGENT}`, { token: a.token });
@@ -235,6 +266,173 @@ const walk: { method: string; path: string; check: () => Promise<void> }[] = [
       } finally {
         aStream.close();
       }
+    },
+  },
+  { method: "GET", path: "/api/alerts/channels", check: () => bListExcludes("channels", aAlerts.channel) },
+  { method: "GET", path: "/api/alerts/routes", check: () => bListExcludes("routes", aAlerts.route) },
+  { method: "GET", path: "/api/alerts/rules", check: () => bListExcludes("rules", aAlerts.rule) },
+  { method: "GET", path: "/api/alerts/silences", check: () => bListExcludes("silences", aAlerts.silence) },
+  { method: "GET", path: "/api/alerts/channels/:id", check: () => bGetsNotFound("GET", `/api/alerts/channels/${aAlerts.channel}`) },
+  { method: "GET", path: "/api/alerts/routes/:id", check: () => bGetsNotFound("GET", `/api/alerts/routes/${aAlerts.route}`) },
+  { method: "GET", path: "/api/alerts/rules/:id", check: () => bGetsNotFound("GET", `/api/alerts/rules/${aAlerts.rule}`) },
+  { method: "GET", path: "/api/alerts/silences/:id", check: () => bGetsNotFound("GET", `/api/alerts/silences/${aAlerts.silence}`) },
+  {
+    method: "PUT",
+    path: "/api/alerts/channels/:id",
+    check: async () => {
+      await bGetsNotFound("PUT", `/api/alerts/channels/${aAlerts.channel}`, { name: "b took it", kind: "webhook", config: { url: "http://127.0.0.1:9/b" } });
+      await aAlertsIntact();
+    },
+  },
+  {
+    method: "PUT",
+    path: "/api/alerts/routes/:id",
+    check: async () => {
+      await bGetsNotFound("PUT", `/api/alerts/routes/${aAlerts.route}`, { name: "b took it", channels: [aAlerts.channel] });
+      await aAlertsIntact();
+    },
+  },
+  {
+    method: "PUT",
+    path: "/api/alerts/rules/:id",
+    check: async () => {
+      await bGetsNotFound("PUT", `/api/alerts/rules/${aAlerts.rule}`, { kind: "event", name: "b took it" });
+      await aAlertsIntact();
+    },
+  },
+  {
+    method: "PUT",
+    path: "/api/alerts/silences/:id",
+    check: async () => {
+      await bGetsNotFound("PUT", `/api/alerts/silences/${aAlerts.silence}`, { matchers: [{ label: "x", value: "y" }], ends_at: Date.now() + 60_000, comment: "b" });
+      await aAlertsIntact();
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/alerts/channels/:id/test",
+    check: async () => {
+      await bGetsNotFound("POST", `/api/alerts/channels/${aAlerts.channel}/test`);
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/api/alerts/channels/:id",
+    check: async () => {
+      await bGetsNotFound("DELETE", `/api/alerts/channels/${aAlerts.channel}`);
+      await aAlertsIntact();
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/api/alerts/routes/:id",
+    check: async () => {
+      await bGetsNotFound("DELETE", `/api/alerts/routes/${aAlerts.route}`);
+      await aAlertsIntact();
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/api/alerts/rules/:id",
+    check: async () => {
+      await bGetsNotFound("DELETE", `/api/alerts/rules/${aAlerts.rule}`);
+      await aAlertsIntact();
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/api/alerts/silences/:id",
+    check: async () => {
+      await bGetsNotFound("DELETE", `/api/alerts/silences/${aAlerts.silence}`);
+      await aAlertsIntact();
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/alerts/channels",
+    check: async () => {
+      // B may use the same id as A's channel: ids are per tenant.
+      const res = await env.request("POST", "/api/alerts/channels", { token: b.token, body: { id: aAlerts.channel, name: "b hook", kind: "webhook", config: { url: "http://127.0.0.1:9/b" } } });
+      expect(res.status, res.text).toBe(201);
+      const aSide = await env.request("GET", `/api/alerts/channels/${aAlerts.channel}`, { token: a.token });
+      expect(aSide.json.name).toBe("a hook");
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/alerts/routes",
+    check: async () => {
+      // A's channel id means B's own channel of that id (made above), never A's.
+      const res = await env.request("POST", "/api/alerts/routes", { token: b.token, body: { id: aAlerts.route, name: "b route", channels: [aAlerts.channel] } });
+      expect(res.status, res.text).toBe(201);
+      expect((await env.request("GET", `/api/alerts/routes/${aAlerts.route}`, { token: a.token })).json.name).toBe("a route");
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/alerts/rules",
+    check: async () => {
+      const res = await env.request("POST", "/api/alerts/rules", { token: b.token, body: { id: aAlerts.rule, kind: "event", name: "b rule", source: "http" } });
+      expect(res.status, res.text).toBe(201);
+      expect((await env.request("GET", `/api/alerts/rules/${aAlerts.rule}`, { token: a.token })).json.name).toBe("a rule");
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/alerts/silences",
+    check: async () => {
+      const res = await env.request("POST", "/api/alerts/silences", { token: b.token, body: { matchers: [{ label: "owner", value: "a" }], ends_at: Date.now() + 60_000, comment: "b" } });
+      expect(res.status, res.text).toBe(201);
+      // A's firing alert is not B's to count.
+      expect(res.json.matches_now).toBe(0);
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/alerts/rules/preview",
+    check: async () => {
+      const res = await env.request("POST", "/api/alerts/rules/preview", { token: b.token, body: { kind: "threshold", name: "p", source: "http", aggregation: "count", group_by: ["owner"], condition: ">", threshold: 0 } });
+      expect(res.status, res.text).toBe(200);
+      expect(res.json.samples.map((s: { labels: { owner: string } }) => s.labels.owner)).not.toContain("a");
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/alerts",
+    check: async () => {
+      // A's rule fires on A's events (count > 0); B sees none of it.
+      await eventually(async () => (await env.request("GET", "/api/alerts", { token: a.token })).json.alerts.length, (n) => n > 0, 20_000, "A's alert firing");
+      const res = await env.request("GET", "/api/alerts", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.json.alerts.map((x: { rule_id: string; labels: { owner?: string } }) => x.labels.owner)).not.toContain("a");
+      expect(res.text).not.toContain("a rule");
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/alerts/notifications",
+    check: async () => {
+      const res = await env.request("GET", "/api/alerts/notifications?limit=1000", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.text).not.toMatch(/a hook|a rule|a-secret-hook/);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/alerts/templates",
+    check: async () => {
+      const res = await env.request("GET", "/api/alerts/templates", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.text).not.toContain("tenant-a");
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/alerts/templates/:id/install",
+    check: async () => {
+      const res = await env.request("POST", "/api/alerts/templates/agent-silent/install", { token: b.token, body: { id: aAlerts.rule + "-b" } });
+      expect(res.status, res.text).toBe(201);
+      expect((await env.request("GET", `/api/alerts/rules/${aAlerts.rule}-b`, { token: a.token })).status).toBe(404);
     },
   },
   {

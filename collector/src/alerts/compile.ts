@@ -32,6 +32,14 @@ function asText(value: string | number | boolean): string {
   return String(value);
 }
 
+/**
+ * A number is bound as its text, which ClickHouse parses exactly: chDB refuses to bind an
+ * integer-valued number beyond ±2^53 (a filter like `bytes > 1e20`) given as a number.
+ */
+function bindNumber(value: number, params: Params): string {
+  return params.bind(String(value), "Float64");
+}
+
 export function attrExpr(name: string, params: Params): string {
   return `attrs[${params.bind(name, "String")}]`;
 }
@@ -58,13 +66,13 @@ function filterSql(filter: Filter, params: Params): string {
     case "=":
     case "!=":
       if (typeof value === "number") {
-        const expr = `toFloat64OrNull(${attr}) = ${params.bind(value, "Float64")}`;
+        const expr = `toFloat64OrNull(${attr}) = ${bindNumber(value, params)}`;
         // A missing or non-numeric attribute is "not equal", as in the JavaScript predicate.
         return filter.op === "=" ? expr : `NOT ifNull(${expr}, false)`;
       }
       return `${attr} ${filter.op} ${params.bind(asText(value as string | boolean), "String")}`;
     default:
-      return `toFloat64OrNull(${attr}) ${filter.op} ${params.bind(value, "Float64")}`;
+      return `toFloat64OrNull(${attr}) ${filter.op} ${bindNumber(value as number, params)}`;
   }
 }
 
@@ -95,10 +103,18 @@ export interface EventLike {
   attrs: Record<string, string>;
 }
 
+/** What ClickHouse's toFloat64OrNull reads: decimal notation only (no spaces, no 0x), and inf / infinity / nan in any case. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const SPECIAL = /^([+-]?)(inf|infinity|nan)$/i;
+
+/** The number the SQL side reads from an attribute's text (NaN compares false, as there); null when it is not one. */
 function toNumber(text: string | undefined): number | null {
-  if (text === undefined || text.trim() === "") return null;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : null;
+  if (text === undefined) return null;
+  if (DECIMAL.test(text)) return Number(text);
+  const special = SPECIAL.exec(text);
+  if (!special) return null;
+  if (special[2]!.toLowerCase() === "nan") return Number.NaN;
+  return special[1] === "-" ? -Infinity : Infinity;
 }
 
 function filterMatches(filter: Filter, attrs: Record<string, string>): boolean {

@@ -125,13 +125,14 @@ export function createDispatcher(deps: DispatcherDeps) {
     restored.set(groupId(tenant, key), memory);
   }
 
+  /**
+   * News is a firing alert receivers have not been told of, or a resolution to tell. An
+   * alert that left without one (silenced, or resolved with send_resolved off) is not: as
+   * in Alertmanager, the alerts still firing are not told again for it.
+   */
   function sameAsSent(told: Map<string, AlertView>, memory: GroupMemory | undefined): boolean {
     const sent = memory?.sent ?? new Map();
-    const firingNow = [...told.values()].filter((a) => a.status === "firing");
-    const firingSent = [...sent.entries()].filter(([, s]) => s === "firing");
-    if (firingNow.length !== firingSent.length) return false;
-    if (firingNow.some((a) => sent.get(a.fingerprint) !== "firing")) return false;
-    return ![...told.values()].some((a) => a.status === "resolved");
+    return ![...told.values()].some((a) => a.status === "resolved" || sent.get(a.fingerprint) !== "firing");
   }
 
   async function flushGroup(group: AlertGroup, now: number): Promise<void> {
@@ -181,9 +182,6 @@ export function createDispatcher(deps: DispatcherDeps) {
       await deps.enqueue(dispatches);
       if (amChannels.length) group.amRefreshedAt = now;
       if (tellAll) group.memory = { sent: new Map([...told.values()].map((a) => [a.fingerprint, a.status])), at: now };
-    } else if (!changed && told.size === 0 && group.memory && group.memory.sent.size > 0) {
-      // Everything told before is now silenced or quietly gone: nothing to say, nothing held.
-      group.memory = { sent: new Map(), at: group.memory.at };
     }
     for (const [fp, alert] of group.alerts) {
       if (alert.status === "resolved") {

@@ -90,10 +90,13 @@ function parseStoredRule(json: unknown, id: string | undefined): StoredRule | un
 
 export function createAlertEngine(deps: EngineDeps) {
   const { db, metrics, log } = deps;
-  const rules = createEntityTable<StoredRule>(db, "alert_rules", (json) => parseStoredRule(json, (json as { input?: { id?: string } }).input?.id));
+  // The id is the row's: a stored rule's input does not repeat it.
+  const rules = createEntityTable<StoredRule>(db, "alert_rules", (json, id) => parseStoredRule(json, id));
   const routes = createEntityTable<RouteSpec & { origin: string }>(db, "alert_routes", (json) => {
-    const parsed = routeSchema.safeParse(json);
-    return parsed.success ? { ...parsed.data, origin: String((json as { origin?: string }).origin ?? "api") } : undefined;
+    // Stored with its origin, which the (strict) route schema does not know.
+    const { origin, ...spec } = json as Record<string, unknown>;
+    const parsed = routeSchema.safeParse(spec);
+    return parsed.success ? { ...parsed.data, origin: String(origin ?? "api") } : undefined;
   });
   const silences = createEntityTable<SilenceSpec>(db, "alert_silences", (json) => json as SilenceSpec);
   const channels = createEntityTable<ChannelSpec>(db, "alert_channels", (json) => json as ChannelSpec);

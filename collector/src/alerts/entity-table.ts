@@ -33,7 +33,7 @@ interface Row {
   updated_ms: number;
 }
 
-export function createEntityTable<Spec>(db: Database, table: string, parse: (json: unknown) => Spec | undefined): EntityTable<Spec> {
+export function createEntityTable<Spec>(db: Database, table: string, parse: (json: unknown, id: string) => Spec | undefined): EntityTable<Spec> {
   let byTenant = new Map<string, Map<string, Entity<Spec>>>();
   /** Writes made while a reload's query runs: applied on top of its result, which may predate them. */
   const reloading = new Set<Map<string, { tenant: string; id: string; entity: Entity<Spec> | null }>>();
@@ -77,7 +77,7 @@ export function createEntityTable<Spec>(db: Database, table: string, parse: (jso
       const next = new Map<string, Map<string, Entity<Spec>>>();
       for (const row of rows) {
         // A row this version cannot read (written by a newer one) is skipped, not fatal.
-        const spec = parse(JSON.parse(row.spec));
+        const spec = parse(JSON.parse(row.spec), row.id);
         if (spec === undefined) continue;
         let map = next.get(row.tenant);
         if (!map) next.set(row.tenant, (map = new Map()));

@@ -79,7 +79,7 @@ function expandEnv(value: unknown, where: string, env: NodeJS.ProcessEnv): unkno
 function problem(file: string, where: string, issues: readonly { path: PropertyKey[]; message: string }[]): AlertFileError {
   const first = issues[0]!;
   const path = [where, ...first.path.map(String)].filter(Boolean).join(".");
-  return new AlertFileError(`${file}: ${path}: ${first.message}`);
+  return new AlertFileError(path ? `${file}: ${path}: ${first.message}` : `${file}: ${first.message}`);
 }
 
 export function readAlertFiles(paths: readonly string[], box: SecretBox, env: NodeJS.ProcessEnv = process.env): AlertFiles {
@@ -107,7 +107,7 @@ export function readAlertFiles(paths: readonly string[], box: SecretBox, env: No
       const id = idSchema.safeParse(raw.id);
       if (!id.success) throw problem(file, `${where}.id`, id.error.issues);
       claim("channel", id.data, where);
-      const input = channelInputSchema.safeParse(expandEnv(raw, where, env));
+      const input = channelInputSchema.safeParse(expandEnv(raw, `${file}: ${where}`, env));
       if (!input.success) throw problem(file, where, input.error.issues);
       try {
         result.channels.push({ tenant, id: id.data, prepared: prepareChannel(input.data, box, origin) });
@@ -117,8 +117,9 @@ export function readAlertFiles(paths: readonly string[], box: SecretBox, env: No
       }
     });
     const channelIds = new Set(result.channels.filter((c) => c.tenant === tenant).map((c) => c.id));
-    parsed.data.routes.forEach((raw, i) => {
+    parsed.data.routes.forEach((given, i) => {
       const where = `routes[${i}]`;
+      const raw = expandEnv(given, `${file}: ${where}`, env) as Record<string, unknown>;
       const { id: rawId, ...rest } = raw;
       const id = idSchema.safeParse(rawId);
       if (!id.success) throw problem(file, `${where}.id`, id.error.issues);
@@ -129,8 +130,9 @@ export function readAlertFiles(paths: readonly string[], box: SecretBox, env: No
       if (missing) throw new AlertFileError(`${file}: ${where}.channels: no channel "${missing}" in the rule files of tenant "${tenant}"`);
       result.routes.push({ tenant, id: id.data, spec: { ...spec.data, origin } });
     });
-    parsed.data.rules.forEach((raw, i) => {
+    parsed.data.rules.forEach((given, i) => {
       const where = `rules[${i}]`;
+      const raw = expandEnv(given, `${file}: ${where}`, env) as Record<string, unknown>;
       const id = idSchema.safeParse(raw.id);
       if (!id.success) throw problem(file, `${where}.id`, id.error.issues);
       claim("rule", id.data, where);

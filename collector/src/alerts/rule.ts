@@ -20,7 +20,10 @@ const attrName = z
   .string({ error: "expected an attribute name" })
   .regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, "must be an attribute name: letters, digits, '_', '.', ':' or '-', starting with a letter or '_'");
 
-const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$/, "label names are letters, digits and '_', starting with a letter or '_' (as in Prometheus)");
+const LABEL_NAME_RULE = "label names are letters, digits and '_', starting with a letter or '_' (as in Prometheus)";
+const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$/, LABEL_NAME_RULE);
+/** zod reports a bad record key as "Invalid key in record": say what a label name is instead. */
+const labelKeyError = { error: (issue: { code?: string }) => (issue.code === "invalid_key" ? LABEL_NAME_RULE : undefined) };
 
 /** Columns every event has; they are text, so they can be filtered or grouped on, never aggregated. */
 export const EVENT_COLUMNS = ["source", "type", "severity", "agent"] as const;
@@ -105,9 +108,9 @@ const common = {
   name: z.string().trim().min(1, "name is required").max(200, "name is at most 200 characters"),
   description: z.string().max(2000).default(""),
   enabled: z.boolean().default(true),
-  labels: z.record(labelName, z.string().max(500)).default({}).describe("Labels that routes and silences match (e.g. severity: critical)."),
+  labels: z.record(labelName, z.string().max(500), labelKeyError).default({}).describe("Labels that routes and silences match (e.g. severity: critical)."),
   annotations: z
-    .record(labelName, z.string().max(4000))
+    .record(labelName, z.string().max(4000), labelKeyError)
     .default({})
     .describe("Templates: {{value}}, {{threshold}}, {{rule}} and {{labels.NAME}} are filled in."),
   interval: durationSchema({ min: 5 * SECOND, max: DAY }).default(MINUTE).describe("How often the rule is evaluated."),

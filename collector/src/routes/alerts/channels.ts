@@ -25,6 +25,13 @@ export function presentChannel(entity: Entity<ChannelSpec>) {
   };
 }
 
+/** A channel body; what GET answers besides the channel (secrets_set, origin, updated_at) may be sent back unchanged. */
+function channelInput(body: unknown) {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return parseInput(channelInputSchema, body);
+  const { secrets_set: _set, origin: _origin, updated_at: _updated, ...rest } = body as Record<string, unknown>;
+  return parseInput(channelInputSchema, rest);
+}
+
 function prepared(...args: Parameters<typeof prepareChannel>) {
   try {
     return prepareChannel(...args);
@@ -47,7 +54,7 @@ export function channelRoutes(services: Services) {
 
   app.post("/", requireScope("admin", services), async (c) => {
     const tenant = tenantOf(c);
-    const input = parseInput(channelInputSchema, await readJson(c.req.raw));
+    const input = channelInput(await readJson(c.req.raw));
     const id = input.id ?? newId("ch");
     if (engine.channels.get(tenant, id)) throw new ApiError("failed_precondition", `a channel with id "${id}" exists: replace it with PUT /api/alerts/channels/${id}`);
     const { spec, secrets } = prepared(input, services.secrets, "api");
@@ -68,7 +75,7 @@ export function channelRoutes(services: Services) {
     const existing = engine.channels.get(tenant, id);
     if (!existing) throw new ApiError("not_found", `no channel "${id}" in this tenant: create it with POST /api/alerts/channels`);
     refuseFileManaged(existing, "channel");
-    const input = parseInput(channelInputSchema, await readJson(c.req.raw));
+    const input = channelInput(await readJson(c.req.raw));
     const { spec, secrets } = prepared(input, services.secrets, existing.spec.origin, existing);
     await engine.channels.put({ tenant, id, spec, secrets, updated_at: Date.now() });
     engine.channelChanged(tenant, id);

@@ -51,7 +51,8 @@ export function presentRule(engine: AlertEngine, entity: Entity<StoredRule>) {
 /** Validates a rule body the way files are: schema first, then the numeric-field check against recent data. */
 export async function validateRule(scope: TenantScope, body: unknown, id: string): Promise<{ input: Record<string, unknown>; rule: Rule }> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError("invalid_argument", `the body must be a rule object: {"kind": "threshold", "name": …} (aggregations: ${AGGREGATIONS.join(", ")})`);
-  const { id: _ignored, origin: _origin, status: _status, updated_at: _updated, ...input } = body as Record<string, unknown>;
+  // What GET answers besides the rule (id, origin, status, groups) may be sent back unchanged.
+  const { id: _ignored, origin: _origin, status: _status, updated_at: _updated, groups: _groups, ...input } = body as Record<string, unknown>;
   const parsed = parseInput(ruleSchema, { ...input, id });
   const rule = { ...parsed, id } as Rule;
   const problems = await nonNumericFields(scope, rule);

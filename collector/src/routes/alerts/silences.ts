@@ -26,7 +26,10 @@ export function silenceRoutes(services: Services) {
   app.use("*", authenticate(services));
 
   function parse(body: unknown, createdBy: string): SilenceSpec {
-    const input = parseInput(silenceSchema, body);
+    // What GET answers besides the silence (id, state, updated_at, matches_now) may be sent back unchanged.
+    const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
+    const { id: _id, state: _state, updated_at: _updated, matches_now: _matches, ...rest } = isObject ? (body as Record<string, unknown>) : {};
+    const input = parseInput(silenceSchema, isObject ? rest : body);
     const now = Date.now();
     let startsAt: number;
     let endsAt: number;
@@ -37,8 +40,8 @@ export function silenceRoutes(services: Services) {
       const message = (error as Error).message;
       throw invalidInput([{ path: [message.split(" ")[0]!], message }]);
     }
-    if (endsAt <= startsAt) throw invalidInput([{ path: ["ends_at"], message: "ends_at must be after starts_at" }]);
     if (endsAt <= now) throw invalidInput([{ path: ["ends_at"], message: "ends_at is in the past: the silence would never apply" }]);
+    if (endsAt <= startsAt) throw invalidInput([{ path: ["ends_at"], message: "ends_at must be after starts_at" }]);
     return { matchers: input.matchers, starts_at: startsAt, ends_at: endsAt, comment: input.comment, created_by: input.created_by ?? createdBy };
   }
 
