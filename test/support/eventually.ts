@@ -7,7 +7,7 @@ export async function eventually<T>(probe: () => Promise<T> | T, ok: (value: T) 
   for (;;) {
     const value = await probe();
     if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 2000)}`);
+    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms; last value: ${String(JSON.stringify(value)).slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
