@@ -49,12 +49,12 @@ export const coreTemplates: AlertTemplate[] = [
   {
     id: "sms-server-down",
     title: "An SMS sending server is down",
-    description: "Fires at once on each sms.server event whose status is down (the SMS plugin reports server status changes).",
+    description: "Fires at once on each sms.server_status event whose status is down (the SMS plugin reports each change of a sending server's status).",
     rule: {
       kind: "event",
       name: "SMS server down",
       source: "sms",
-      type: "sms.server",
+      type: "sms.server_status",
       where: [{ attr: "status", op: "=", value: "down" }],
       group_by: ["server_kind", "server_id"],
       keep_firing_for: "10m",

@@ -148,6 +148,38 @@ export interface CollectorTask {
   run(ctx: CollectorTaskContext): Promise<void>;
 }
 
+/** A stored event as live topics see it (attribute values are text, as stored). */
+export interface LiveEvent {
+  source: string;
+  type: string;
+  /** Epoch ms. */
+  ts: number;
+  agent: string;
+  attrs: Record<string, string>;
+  body: string;
+}
+
+/**
+ * A live topic clients subscribe to on the collector's WebSocket (`/api/live`), within
+ * their key's tenant. A topic is fed by polling (`poll`: re-read while anyone listens,
+ * sent when it changed), by stored events (`onEvents`: called with each stored batch of
+ * the subscriber's tenant), or both.
+ */
+export interface LiveTopic<Params = unknown> {
+  /** `<part name>.<what>`, e.g. "sms.campaign". */
+  name: string;
+  description: string;
+  /** Validates a subscription's params; its error messages go back to the client. */
+  params: z.ZodType<Params>;
+  poll?: {
+    /** ms between reads (at least 250). */
+    every: number;
+    read(storage: TenantStorage, params: Params): Promise<unknown>;
+  };
+  /** The message to send for these newly stored events, or undefined to send nothing. */
+  onEvents?(events: readonly LiveEvent[], params: Params): unknown;
+}
+
 export interface CollectorPart {
   name: string;
   migrations: PluginMigration[];
@@ -158,6 +190,8 @@ export interface CollectorPart {
   alertTemplates?: AlertTemplate[];
   /** Periodic work (see CollectorTask). */
   tasks?: CollectorTask[];
+  /** Topics of the live WebSocket (see LiveTopic). */
+  liveTopics?: LiveTopic<any>[];
 }
 
 const METRIC_LABEL = /^[a-z_][a-z0-9_]*$/;
@@ -168,6 +202,11 @@ export function defineCollectorPart(part: CollectorPart): CollectorPart {
     if (!route.path.startsWith("/api/")) throw new Error(`route ${route.method} ${route.path} of ${part.name} must live under /api/`);
   }
   for (const metric of part.metrics ?? []) checkMetric(part.name, metric);
+  for (const topic of part.liveTopics ?? []) {
+    if (!new RegExp(`^${part.name}\\.[a-z0-9_.-]+$`).test(topic.name)) throw new Error(`live topic ${topic.name} of ${part.name} must be named ${part.name}.<what> (lower-case letters, digits, '_', '.', '-')`);
+    if (!topic.poll && !topic.onEvents) throw new Error(`live topic ${topic.name} of ${part.name} needs poll, onEvents or both`);
+    if (topic.poll && !(topic.poll.every >= 250)) throw new Error(`live topic ${topic.name} of ${part.name}: poll.every is at least 250 ms`);
+  }
   return part;
 }
 
