@@ -71,6 +71,17 @@ export function createMetrics() {
       labelNames: ["state"] as const,
       registers: [registry],
     }),
+    liveConnections: new Gauge({
+      name: "vigil_live_connections",
+      help: "Open connections to the live WebSocket (/api/live).",
+      registers: [registry],
+    }),
+    liveMessages: new Counter({
+      name: "vigil_live_messages_total",
+      help: "Messages to live WebSocket clients, by outcome (sent, dropped for a slow client).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     alertOutboxPending: new Gauge({
       name: "vigil_alert_outbox_pending",
       help: "Notifications written to the outbox and not yet accepted by their destination.",

@@ -22,6 +22,10 @@ import { createAlertEngine } from "./alerts/engine.js";
 import { applyAlertFiles, readAlertFiles } from "./alerts/files.js";
 import { openSecretBox } from "./alerts/secrets.js";
 import { collectTemplates } from "./alerts/templates.js";
+import { createLiveHub } from "./live/hub.js";
+import { alertsTopic, eventsTopic } from "./live/core-topics.js";
+import { pluginStorage } from "./plugins/routes.js";
+import { scopeToTenant } from "./storage/tenant-scope.js";
 
 const STORAGE_PROBE_MS = 2_000;
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -94,6 +98,18 @@ export async function startCollector(
     externalUrl: config.externalUrl,
   });
   if (alerting) writer.onStored((rows) => alerts.onStored(rows));
+  const live = createLiveHub({
+    topics: [
+      { topic: eventsTopic, storage: (tenant) => scopeToTenant(db, tenant) },
+      { topic: alertsTopic(alerts), storage: (tenant) => scopeToTenant(db, tenant) },
+      ...parts.flatMap((part) => (part.liveTopics ?? []).map((topic) => ({ topic, storage: (tenant: string) => pluginStorage(part, scopeToTenant(db, tenant)) }))),
+    ],
+    authenticate: (token) => keys.authenticate(token),
+    storageProblem: () => notReady,
+    metrics,
+    log: log.child({ component: "live" }),
+  });
+  writer.onStored((rows) => live.onStored(rows));
 
   const services: Services = {
     db,
@@ -179,6 +195,7 @@ export async function startCollector(
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
     (s as Server).once("error", reject);
   });
+  live.attach(server);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`;
   listening = true;
@@ -195,6 +212,7 @@ export async function startCollector(
       const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
       // Agent push streams never end by themselves: end them, or shutdown waits the grace period.
       agentHub.close();
+      live.close();
       await stopTasks?.();
       if (alertsStarted) await alerts.stop();
       await writer.close();
