@@ -10,10 +10,10 @@ import { channelType } from "./channels/index.js";
 import { selectionMatcher, type EventLike } from "./compile.js";
 import { createDispatcher, type Dispatch } from "./dispatcher.js";
 import { createEntityTable, type Entity } from "./entity-table.js";
-import { evaluateRule, type Evaluation } from "./evaluate.js";
+import { MAX_BATCH_RULES, evaluateRule, evaluateThresholdBatch, thresholdBatchKey, type Evaluation } from "./evaluate.js";
 import type { AlertView } from "./model.js";
 import { createOutbox } from "./outbox.js";
-import { ruleSchema, type EventRule, type Rule } from "./rule.js";
+import { ruleSchema, type EventRule, type Rule, type ThresholdRule } from "./rule.js";
 import { routeSchema, type RouteSpec, type SilenceSpec } from "./routing.js";
 import type { SecretBox } from "./secrets.js";
 import { advance, initialState, isActive, notifiedActive, type GroupState, type Observation } from "./state.js";
@@ -252,35 +252,104 @@ export function createAlertEngine(deps: EngineDeps) {
     return out;
   }
 
-  async function evaluateOne(tenant: string, rule: Rule, now: number): Promise<void> {
-    const key = ruleKey(tenant, rule.id);
+  /** A rule's evaluation came back: move its groups and record how it went. */
+  function settle(tenant: string, rule: Rule, evaluation: Evaluation, now: number, durationMs: number): void {
+    if (!stillWanted(tenant, rule)) return;
+    apply(tenant, rule, observationsOf(rule, evaluation), now, true);
+    status.set(ruleKey(tenant, rule.id), { last_eval_at: now, last_duration_ms: Math.round(durationMs), last_error: null, ...(evaluation.history ? { history: evaluation.history } : {}) });
+    metrics.alertEvaluations.inc({ kind: rule.kind, outcome: "ok" });
+    metrics.alertEvaluationSeconds.observe({ kind: rule.kind }, durationMs / 1000);
+  }
+
+  /** Storage down is a pause, not a rule error: nothing moves until it is back. Says whether it is. */
+  async function pausedBy(): Promise<boolean> {
+    const problem = deps.storageProblem() ?? (await deps.probeStorage());
+    if (problem === undefined) return false;
+    paused = problem;
+    return true;
+  }
+
+  /** A rule deleted, disabled or replaced while its evaluation ran must not bring its states back. */
+  function stillWanted(tenant: string, rule: Rule): boolean {
+    const current = rules.get(tenant, rule.id)?.spec.rule;
+    return current !== undefined && current.enabled && current.kind === rule.kind;
+  }
+
+  function fail(tenant: string, rule: Rule, error: unknown, now: number, durationMs: number): void {
+    if (!stillWanted(tenant, rule)) return;
+    const message = (error as Error).message.split("\n")[0]!.slice(0, 500);
+    const onError = "on_error" in rule ? rule.on_error : "error";
+    const obs = new Map([[fingerprintOf(rule.id, {}), { labels: {}, obs: { raw: onError === "firing" ? ("firing" as const) : ("error" as const), value: null, message: `evaluation failed: ${message}` } }]]);
+    apply(tenant, rule, obs, now, false);
+    status.set(ruleKey(tenant, rule.id), { last_eval_at: now, last_duration_ms: Math.round(durationMs), last_error: message });
+    metrics.alertEvaluations.inc({ kind: rule.kind, outcome: "error" });
+    log.warn({ tenant, rule: rule.id, err: message }, "alert rule evaluation failed");
+  }
+
+  async function evaluateOne(tenant: string, rule: Rule): Promise<void> {
+    const now = Date.now();
     const started = performance.now();
-    const end = metrics.alertEvaluationSeconds.startTimer({ kind: rule.kind });
     try {
-      const evaluation = await evaluateRule(scopeToTenant(db, tenant), rule, now);
-      apply(tenant, rule, observationsOf(rule, evaluation), now, true);
-      status.set(key, { last_eval_at: now, last_duration_ms: Math.round(performance.now() - started), last_error: null, ...(evaluation.history ? { history: evaluation.history } : {}) });
-      metrics.alertEvaluations.inc({ kind: rule.kind, outcome: "ok" });
+      settle(tenant, rule, await evaluateRule(scopeToTenant(db, tenant), rule, now), now, performance.now() - started);
     } catch (error) {
-      // Storage down is a pause, not a rule error: nothing moves until it is back.
-      const problem = deps.storageProblem() ?? (await deps.probeStorage());
-      if (problem !== undefined) {
-        paused = problem;
+      if (await pausedBy()) {
         metrics.alertEvaluations.inc({ kind: rule.kind, outcome: "paused" });
+        // Due again at once when storage is back.
+        nextEvalAt.set(ruleKey(tenant, rule.id), 0);
         return;
       }
-      const message = (error as Error).message.split("\n")[0]!.slice(0, 500);
-      const onError = "on_error" in rule ? rule.on_error : "error";
-      const obs = new Map([[fingerprintOf(rule.id, {}), { labels: {}, obs: { raw: onError === "firing" ? ("firing" as const) : ("error" as const), value: null, message: `evaluation failed: ${message}` } }]]);
-      apply(tenant, rule, obs, now, false);
-      status.set(key, { last_eval_at: now, last_duration_ms: Math.round(performance.now() - started), last_error: message });
-      metrics.alertEvaluations.inc({ kind: rule.kind, outcome: "error" });
-      log.warn({ tenant, rule: rule.id, err: message }, "alert rule evaluation failed");
-    } finally {
-      end();
+      fail(tenant, rule, error, now, performance.now() - started);
     }
   }
 
+  /**
+   * Threshold rules sharing a scan, in one query; the time is shared out among them. If
+   * the shared query fails for another reason than storage, each rule is evaluated on its
+   * own, so one bad rule cannot turn its neighbours into errors.
+   */
+  async function evaluateBatch(tenant: string, batch: ThresholdRule[]): Promise<void> {
+    if (batch.length === 1) return evaluateOne(tenant, batch[0]!);
+    const now = Date.now();
+    const started = performance.now();
+    let results: Map<string, Evaluation>;
+    try {
+      results = await evaluateThresholdBatch(scopeToTenant(db, tenant), batch, now);
+    } catch {
+      if (await pausedBy()) {
+        for (const rule of batch) nextEvalAt.set(ruleKey(tenant, rule.id), 0);
+        return;
+      }
+      for (const rule of batch) await evaluateOne(tenant, rule);
+      return;
+    }
+    const share = (performance.now() - started) / batch.length;
+    for (const rule of batch) settle(tenant, rule, results.get(rule.id)!, now, share);
+  }
+
+  /** Work waiting for an evaluation slot: a batch of threshold rules, or one rule. */
+  const work: { tenant: string; rules: Rule[] }[] = [];
+  let activeWorkers = 0;
+
+  function pump(): void {
+    while (!stopped && paused === undefined && activeWorkers < (deps.concurrency ?? 4) && work.length > 0) {
+      const item = work.shift()!;
+      activeWorkers++;
+      const job = item.rules[0]!.kind === "threshold" ? evaluateBatch(item.tenant, item.rules as ThresholdRule[]) : evaluateOne(item.tenant, item.rules[0]!);
+      void job
+        .catch((error: unknown) => log.error({ err: (error as Error).message }, "alert evaluation failed unexpectedly"))
+        .finally(() => {
+          for (const rule of item.rules) running.delete(ruleKey(item.tenant, rule.id));
+          activeWorkers--;
+          pump();
+        });
+    }
+  }
+
+  /**
+   * Every second: finds the rules that are due and not already queued or running, marks
+   * them, and queues them for the worker pool (threshold rules grouped by shared scan).
+   * It never waits for evaluations, so a slow cycle cannot stack ticks on itself.
+   */
   async function tick(): Promise<void> {
     const now = Date.now();
     const problem = deps.storageProblem();
@@ -294,33 +363,31 @@ export function createAlertEngine(deps: EngineDeps) {
       paused = undefined;
     }
     expireEventAlerts(now);
-    const due: { tenant: string; rule: Rule }[] = [];
     for (const tenant of rules.tenants()) {
+      const batches = new Map<string, ThresholdRule[]>();
       for (const entity of rules.list(tenant)) {
         const rule = entity.spec.rule;
         if (!rule.enabled || rule.kind === "event") continue;
         const key = ruleKey(tenant, rule.id);
         if (running.has(key) || (nextEvalAt.get(key) ?? 0) > now) continue;
-        due.push({ tenant, rule });
-      }
-    }
-    const limit = deps.concurrency ?? 4;
-    let index = 0;
-    const worker = async () => {
-      while (index < due.length && !stopped && paused === undefined) {
-        const { tenant, rule } = due[index++]!;
-        const key = ruleKey(tenant, rule.id);
         running.add(key);
         // Aligned on the schedule, not on when the last one finished, so intervals do not drift.
-        nextEvalAt.set(key, Math.max((nextEvalAt.get(key) ?? now) + rule.interval, Date.now() + 100));
-        try {
-          await evaluateOne(tenant, rule, Date.now());
-        } finally {
-          running.delete(key);
+        nextEvalAt.set(key, Math.max((nextEvalAt.get(key) ?? now) + rule.interval, now + 100));
+        if (rule.kind !== "threshold") {
+          work.push({ tenant, rules: [rule] });
+          continue;
         }
+        const batchKey = thresholdBatchKey(rule);
+        let batch = batches.get(batchKey);
+        if (!batch || batch.length >= MAX_BATCH_RULES) {
+          batch = [];
+          batches.set(batchKey, batch);
+          work.push({ tenant, rules: batch });
+        }
+        batch.push(rule);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, due.length) }, worker));
+    }
+    pump();
     const counts: Record<string, number> = { pending: 0, firing: 0, nodata: 0, error: 0, flapping: 0 };
     for (const byRule of states.values()) for (const byFp of byRule.values()) for (const s of byFp.values()) if (s.state in counts) counts[s.state]!++;
     for (const [state, n] of Object.entries(counts)) metrics.alertsActive.set({ state }, n);

@@ -62,40 +62,75 @@ function aggregateSql(aggregation: Aggregation, field: string | undefined, param
   }
 }
 
-function thresholdValueSql(rule: ThresholdRule, params: Params): string {
-  if (rule.aggregation !== "ratio") return aggregateSql(rule.aggregation, rule.field, params, rule.window / 1000);
-  const side = (s: NonNullable<ThresholdRule["numerator"]>) => {
-    const cond = filtersSql(s.where, params);
-    return s.field ? `sumIf(toFloat64OrZero(${attrExpr(s.field, params)}), ${cond})` : `toFloat64(countIf(${cond}))`;
-  };
-  // A zero denominator is no data, not infinity.
-  return `${side(rule.numerator!)} / nullIf(${side(rule.denominator!)}, 0)`;
+/** Threshold rules that can share one scan: same tenant, source, type and group_by. */
+export function thresholdBatchKey(rule: ThresholdRule): string {
+  return JSON.stringify([rule.source ?? null, rule.type ?? null, rule.group_by]);
 }
 
-export async function evaluateThreshold(scope: TenantScope, rule: ThresholdRule, now: number): Promise<Evaluation> {
+/** Most rules one shared query computes (its SQL grows with each). */
+export const MAX_BATCH_RULES = 200;
+
+/**
+ * Evaluates threshold rules that share source, type and group_by in ONE scan of the
+ * longest window: each rule's value is a conditional aggregate (`countIf`, `avgIf`,
+ * `quantileIf`, …) over its own window and filters, beside a count of its own matching
+ * rows, so a group is only a group of the rules that saw events in it. The events' attrs
+ * map is then read once per scan instead of once per rule — the bulk of the cost (see
+ * `pnpm bench:alerts`). A single rule is a batch of one: one code path.
+ */
+export async function evaluateThresholdBatch(scope: TenantScope, rules: readonly ThresholdRule[], now: number): Promise<Map<string, Evaluation>> {
+  const first = rules[0]!;
   const params = new Params();
-  const groups = groupColumns(rule.group_by, params);
-  const value = thresholdValueSql(rule, params);
-  const where = [`tenant = {tenant:String}`, selectionSql(rule, params), timeRangeSql(now - rule.window, now, params)];
-  // Rows without a numeric value are left out, so an avg over them is "no data", not 0.
-  if (rule.field && rule.aggregation !== "ratio") where.push(`${numericAttrExpr(rule.field, params)} IS NOT NULL`);
-  const sql = `SELECT ${groups.select ? `${groups.select}, ` : ""}${value} AS value
+  const groups = groupColumns(first.group_by, params);
+  const columns: string[] = [];
+  rules.forEach((rule, i) => {
+    let cond = `ts > fromUnixTimestamp64Milli(${params.bind(now - rule.window, "Int64")}, 'UTC')`;
+    if (rule.where.length) cond += ` AND ${filtersSql(rule.where, params)}`;
+    if (rule.aggregation === "ratio") {
+      const side = (s: NonNullable<ThresholdRule["numerator"]>) => {
+        const sideCond = s.where.length ? `${cond} AND ${filtersSql(s.where, params)}` : cond;
+        return s.field ? `sumIf(toFloat64OrZero(${attrExpr(s.field, params)}), ${sideCond})` : `toFloat64(countIf(${sideCond}))`;
+      };
+      // A zero denominator is no data, not infinity.
+      columns.push(`${side(rule.numerator!)} / nullIf(${side(rule.denominator!)}, 0) AS v${i}`, `countIf(${cond}) AS n${i}`);
+    } else if (rule.field) {
+      // Rows without a numeric value are left out, so an avg over none is "no data", not 0.
+      const x = numericAttrExpr(rule.field, params);
+      const fieldCond = `${cond} AND ${x} IS NOT NULL`;
+      const agg = { sum: "sumIf", avg: "avgIf", min: "minIf", max: "maxIf", p50: "quantileIf(0.5)", p95: "quantileIf(0.95)", p99: "quantileIf(0.99)" }[rule.aggregation as "sum"];
+      columns.push(`${agg}(toFloat64(${x}), ${fieldCond}) AS v${i}`, `countIf(${fieldCond}) AS n${i}`);
+    } else {
+      columns.push(`countIf(${cond}) AS n${i}`);
+    }
+  });
+  const longest = Math.max(...rules.map((r) => r.window));
+  const sql = `SELECT ${[groups.select, ...columns].filter(Boolean).join(", ")}
     FROM ${scope.table("events")}
-    WHERE ${where.join(" AND ")}
+    WHERE tenant = {tenant:String} AND ${selectionSql({ source: first.source, type: first.type, where: [] }, params)} AND ${timeRangeSql(now - longest, now, params)}
     ${groups.names.length ? `GROUP BY ${groups.names.join(", ")}` : ""}
     LIMIT 10000`;
   const rows = await scope.query<Record<string, unknown>>(sql, params.values);
-  const samples: Sample[] = [];
-  for (const row of rows) {
-    const v = row.value === null || row.value === undefined ? null : Number(row.value);
-    if (v === null || !Number.isFinite(v)) continue;
-    samples.push({ labels: labelsOf(rule.group_by, row), value: v, active: compare(v, rule.condition, rule.threshold) });
-  }
-  if (samples.length === 0) {
+  const out = new Map<string, Evaluation>();
+  rules.forEach((rule, i) => {
+    const counted = rule.aggregation === "count" || rule.aggregation === "rate";
+    const samples: Sample[] = [];
+    for (const row of rows) {
+      const n = Number(row[`n${i}`] ?? 0);
+      // Without group_by the one row always counts for count and rate (no event is the value 0).
+      if (n === 0 && !(counted && first.group_by.length === 0)) continue;
+      const raw = counted ? (rule.aggregation === "rate" ? n / (rule.window / 1000) : n) : row[`v${i}`];
+      const v = raw === null || raw === undefined ? null : Number(raw);
+      if (v === null || !Number.isFinite(v)) continue;
+      samples.push({ labels: labelsOf(rule.group_by, row), value: v, active: compare(v, rule.condition, rule.threshold) });
+    }
     const state = noDataState(rule);
-    if (state !== "ok") return { samples, noData: { state } };
-  }
-  return { samples };
+    out.set(rule.id, samples.length === 0 && state !== "ok" ? { samples, noData: { state } } : { samples });
+  });
+  return out;
+}
+
+export async function evaluateThreshold(scope: TenantScope, rule: ThresholdRule, now: number): Promise<Evaluation> {
+  return (await evaluateThresholdBatch(scope, [rule], now)).get(rule.id)!;
 }
 
 export async function evaluateAbsence(scope: TenantScope, rule: AbsenceRule, now: number): Promise<Evaluation> {
