@@ -39,6 +39,7 @@
  *   known; shipping happens on unref'd timers. With the agent down, the newest
  *   `maxBacklog` events wait for it and `dropped()` counts the rest.
  */
-export { createMonitor, DEFAULT_AGENT_URL } from "./sdk/monitor.js";
+export { createMonitor } from "./sdk/monitor.js";
+export { DEFAULT_AGENT_URL } from "@vigil/plugin-sdk";
 export type { CacheMonitor, CacheOpEvent, CacheOpEventAttrs, CacheReadResult, HybridResult, MonitorOptions, OpResult, Totals } from "./sdk/types.js";
 export type { Mode, Op, Settings } from "./contract.js";

@@ -7,3 +7,4 @@ export * from "./agent-protocol.js";
 export * from "./collector-part.js";
 export * from "./collector-sync.js";
 export * from "./durable-file.js";
+export * from "./app-shipper.js";

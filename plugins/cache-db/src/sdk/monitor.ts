@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { uuidv7 } from "@vigil/plugin-sdk";
+import { agentUrlFrom, createAppShipper, uuidv7, type AppEvent } from "@vigil/plugin-sdk";
 import { APP_NAME, MODES, PUBLISHED_SETTINGS_NAME, MODE_EVENT, OPS, SOURCE, STATS_EVENT, type Mode, type Settings } from "../contract.js";
 import {
   MODE_AGGREGATED,
@@ -26,11 +26,9 @@ import { createRandom } from "./random.js";
 import { createRateWindow } from "./rate-window.js";
 import type { Recorder } from "./recorder.js";
 import { startSettingsPoll, type SettingsPoll } from "./settings-poll.js";
-import { createEventShipper, type ShippedEvent } from "./shipper.js";
 import { DOWN_HYSTERESIS, buildTiers, tierIndexFor } from "./tiers.js";
 import type { CacheMonitor, CacheOpEvent, MonitorOptions, Totals } from "./types.js";
 
-export const DEFAULT_AGENT_URL = "http://127.0.0.1:4601";
 const DEFAULTS = { pluginId: "cache-db", flushIntervalMs: 5000, settingsPollMs: 2000, maxBacklog: 10_000 };
 
 /**
@@ -49,7 +47,7 @@ export function createMonitor(options: MonitorOptions): CacheMonitor {
   const flushIntervalMs = positive("flushIntervalMs", options.flushIntervalMs, DEFAULTS.flushIntervalMs);
   const settingsPollMs = positive("settingsPollMs", options.settingsPollMs, DEFAULTS.settingsPollMs);
   const maxBacklog = positive("maxBacklog", options.maxBacklog, DEFAULTS.maxBacklog, true);
-  const agentUrl = (options.agentUrl ?? process.env.VIGIL_AGENT_URL ?? DEFAULT_AGENT_URL).replace(/\/+$/, "");
+  const agentUrl = agentUrlFrom(options.agentUrl);
   const pluginId = options.pluginId ?? DEFAULTS.pluginId;
   const now = options.now ?? (() => performance.now());
   const random = options.random ?? createRandom();
@@ -72,7 +70,16 @@ export function createMonitor(options: MonitorOptions): CacheMonitor {
   const counts: Totals = { hits: 0, misses: 0, partial_hits: 0, cache_writes: 0, db_reads: 0, db_writes: 0, hybrid_queries: 0, ops: 0 };
 
   const ship = options.ship ?? true;
-  const shipper = ship ? createEventShipper({ eventsUrl: `${agentUrl}/v1/events`, maxBacklog, batchPrefix: `cache-${session.randA}${session.randB}` }) : undefined;
+  const shipper = ship
+    ? createAppShipper({
+        eventsUrl: `${agentUrl}/v1/events`,
+        maxBacklog,
+        batchPrefix: `cache-${session.randA}${session.randB}`,
+        what: "cache monitor",
+        eventNoun: "cache",
+        warningCodePrefix: "VIGIL_CACHE",
+      })
+    : undefined;
   /** Ops up to this sequence number have gone to the shipper (or were overwritten first: `lostInRing`). */
   let shippedSeq = 0;
   let lostInRing = 0;
@@ -81,7 +88,7 @@ export function createMonitor(options: MonitorOptions): CacheMonitor {
   let statsWindowStart = Date.now();
   let closing: Promise<void> | undefined;
 
-  function emit(event: ShippedEvent): void {
+  function emit(event: AppEvent): void {
     shipper?.add(event);
   }
 
