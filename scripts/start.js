@@ -130,7 +130,7 @@ function writeAgentConfig(key) {
 }
 
 // The first-party plugins' collector parts (tables and routes: /api/keywords, /api/mentions, …).
-const collectorPlugins = ["@vigil/plugin-reddit", "@vigil/plugin-cache-db", "@vigil/plugin-social"].flatMap((name) => ["--plugin", name]);
+const collectorPlugins = ["@vigil/plugin-reddit", "@vigil/plugin-cache-db", "@vigil/plugin-social", "@vigil/plugin-sms"].flatMap((name) => ["--plugin", name]);
 run("collector", [join(root, "collector/bin/vigil-collector.js"), "--port", String(port), "--data-dir", dataDir, ...collectorPlugins], adminToken ? { VIGIL_BOOTSTRAP_TOKEN: adminToken } : {});
 if (!(await waitForHealth(120_000))) {
   console.error(`the collector did not become healthy at ${collectorUrl}/health`);

@@ -20,7 +20,7 @@ const HMAC_SECRET = "hmac-secret-for-tests-0123456789";
 const URL_TOKEN = "T0KEN-in-the-url-5f3a9c1e7b";
 const FILE_URL_TOKEN = "file-T0KEN-9d8c7b6a5f";
 const ENV_NAME = "VIGIL_TEST_ALERT_RULES_HOOK_URL";
-const PLUGINS = ["@vigil/plugin-social", "@vigil/plugin-reddit", "@vigil/plugin-cache-db"];
+const PLUGINS = ["@vigil/plugin-social", "@vigil/plugin-reddit", "@vigil/plugin-cache-db", "@vigil/plugin-sms"];
 
 let env: Awaited<ReturnType<typeof startInProcess>>;
 /** A webhook consumer that checks signatures (HMAC_SECRET). */

@@ -46,22 +46,6 @@ export const coreTemplates: AlertTemplate[] = [
       annotations: { summary: "HTTP check {{labels.check_name}} failed every run in the last 2 minutes" },
     },
   },
-  {
-    id: "sms-server-down",
-    title: "An SMS sending server is down",
-    description: "Fires at once on each sms.server_status event whose status is down (the SMS plugin reports each change of a sending server's status).",
-    rule: {
-      kind: "event",
-      name: "SMS server down",
-      source: "sms",
-      type: "sms.server_status",
-      where: [{ attr: "status", op: "=", value: "down" }],
-      group_by: ["server_kind", "server_id"],
-      keep_firing_for: "10m",
-      labels: { severity: "critical" },
-      annotations: { summary: "SMS server {{labels.server_kind}} {{labels.server_id}} is down" },
-    },
-  },
 ];
 
 /** Every template the running collector offers: its own, then each plugin's. Refuses a template that is not a valid rule. */
