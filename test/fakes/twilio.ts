@@ -6,6 +6,7 @@
 // URL plus the sorted parameters. Outcomes come from a configurable mix of error codes;
 // callbacks can arrive out of order and duplicated, as they do in production.
 import { createHmac, randomBytes } from "node:crypto";
+import { seededRandom } from "../support/random.js";
 import { startFakeServer, json, type Answer, type FakeRequest, type FakeServer } from "./social/server.js";
 
 export const API_VERSION = "2010-04-01";
@@ -113,17 +114,6 @@ function rfc2822(ms: number): string {
   return new Date(ms).toUTCString().replace("GMT", "+0000");
 }
 
-/** Mulberry32: a small seeded generator, so a campaign's outcomes can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Twilio's signature, as Twilio computes it: HMAC-SHA1(auth token, URL + each name+value sorted by name), base64. */
 function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
