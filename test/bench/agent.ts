@@ -17,14 +17,15 @@
  * collectors.
  */
 import { join } from "node:path";
-import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
+import { REPO_ROOT, type CollectorProcess } from "../support/collector-process.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
 import type { PreparedBatch } from "./support/batch-file.js";
 import { postUntilStored, prepareBatches, waitForStored } from "./support/collector-client.js";
 import { formatCount, printFigures, progress, spread, load } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { procCpuSeconds, sampleRss } from "./support/proc-stats.js";
-import { beforeDeadline, onExit, stopWithin } from "./support/run-guard.js";
+import { withCollector } from "./support/collector-run.js";
+import { beforeDeadline, stopWithin } from "./support/run-guard.js";
 
 const BENCH = "agent";
 /** The agent's default shipper.batch_max_events, so the baseline sends batches of the same size. */
@@ -54,26 +55,6 @@ interface BaselineRun {
   sheds: number;
 }
 
-/** A fresh data dir and collector for one run, both undone however the run ends. */
-async function withCollector<T>(prefix: string, body: (collector: CollectorProcess, dir: string) => Promise<T>): Promise<T> {
-  const dir = tempDir(prefix);
-  const forgetDir = onExit(dir.remove);
-  // A child still running at exit is SIGKILLed by run-guard before the dir goes.
-  let collector: CollectorProcess | undefined;
-  try {
-    collector = await startCollectorProcess({ dataDir: join(dir.path, "collector"), timeoutMs: START_TIMEOUT_MS });
-    const result = await body(collector, dir.path);
-    await stopWithin(collector, STOP_GRACE_MS, "collector");
-    return result;
-  } catch (error) {
-    await collector?.kill();
-    const stderr = collector?.stderr() ? `\ncollector stderr:\n${collector.stderr()}` : "";
-    throw new Error(`${(error as Error).message}${stderr}`, { cause: error });
-  } finally {
-    forgetDir();
-    dir.remove();
-  }
-}
 
 function agentConfig(dir: string, collector: CollectorProcess): Record<string, unknown> {
   return {
@@ -99,7 +80,7 @@ function agentAlive(agent: AgentProcess): () => void {
 /** Contender: plugin → agent (disk queue, shipper) → collector. */
 async function runAgent(): Promise<AgentRun> {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
-  return withCollector("vigil-bench-agent-", async (collector, dir) => {
+  return withCollector("vigil-bench-agent-", [], async (collector, dir) => {
     const agent = await startAgentProcess(writeAgentConfig(dir, agentConfig(dir, collector)), { timeoutMs: START_TIMEOUT_MS });
     const pid = agent.child.pid!;
     const rss = sampleRss(pid);
@@ -126,7 +107,7 @@ async function runAgent(): Promise<AgentRun> {
 /** Baseline: the same events, pre-built batches posted one at a time straight to the collector. */
 async function runBaseline(batches: readonly PreparedBatch[]): Promise<BaselineRun> {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
-  return withCollector("vigil-bench-agent-baseline-", async (collector) => {
+  return withCollector("vigil-bench-agent-baseline-", [], async (collector) => {
     const started = performance.now();
     let sheds = 0;
     for (const batch of batches) sheds += await postUntilStored(collector, batch, deadline);
