@@ -16,6 +16,7 @@ import { callApi, REPO_ROOT, startCollectorProcess, tempDir, type CollectorProce
 import { eventually } from "./support/eventually.js";
 import { connectLive, type LiveClient } from "./support/live-client.js";
 import { seededRandom } from "./support/random.js";
+import { groupBy, percentilesOf } from "./support/stats.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
 
 const CAMPAIGN = "e2e-spring-sale";
@@ -321,25 +322,8 @@ function countsOf(outcomes: readonly Outcome[]) {
   return { messages: outcomes.length, queued: by("queued"), sent: by("sent"), delivered, undelivered, failed, final: delivered + undelivered + failed };
 }
 
-/** ClickHouse's quantileExact: the element at floor(q × n) of the sorted values. */
-function quantileExact(values: readonly number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-const percentilesOf = (values: readonly number[]) => ({ p50: quantileExact(values, 0.5), p95: quantileExact(values, 0.95) });
 const sendPercentiles = (outcomes: readonly Outcome[]) => percentilesOf(outcomes.map((o) => o.sendMs).filter((ms) => ms > 0));
 
-function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-}
 
 function expectWithin(iso: string | null, bracket: Bracket, what: string): void {
   expect(iso, what).not.toBeNull();

@@ -157,7 +157,7 @@ export async function startCollector(
         await alerts.start();
         stopTasks = startPluginTasks(parts, { db, writer, log });
       } else if (!alerting) {
-        await Promise.all([alerts.rules.reload(), alerts.routes.reload(), alerts.silences.reload(), alerts.channels.reload()]);
+        await alerts.keepConfigurationFresh();
       }
       log.info({ storage: describeTarget(target) }, "storage ready");
       return true;
@@ -214,7 +214,7 @@ export async function startCollector(
       agentHub.close();
       live.close();
       await stopTasks?.();
-      if (alertsStarted) await alerts.stop();
+      await alerts.stop();
       await writer.close();
       await Promise.race([serverClosed, delay(SHUTDOWN_GRACE_MS)]);
       clearInterval(idleSweep);

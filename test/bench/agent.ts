@@ -21,7 +21,7 @@ import { REPO_ROOT, type CollectorProcess } from "../support/collector-process.j
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
 import type { PreparedBatch } from "./support/batch-file.js";
 import { postUntilStored, prepareBatches, waitForStored } from "./support/collector-client.js";
-import { formatCount, printFigures, progress, spread, load } from "./support/figures.js";
+import { formatCount, printFigures, progress, spread, load, versusBaseline } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { procCpuSeconds, sampleRss } from "./support/proc-stats.js";
 import { withCollector } from "./support/collector-run.js";
@@ -157,14 +157,8 @@ async function main(): Promise<void> {
     {
       bench: BENCH,
       metric: "events_per_s",
-      value: Math.round(throughput.value),
+      ...versusBaseline(throughput, baseline),
       unit: "events/s",
-      min: Math.round(throughput.min),
-      max: Math.round(throughput.max),
-      baseline: Math.round(baseline.value),
-      baseline_min: Math.round(baseline.min),
-      baseline_max: Math.round(baseline.max),
-      ratio: Number((throughput.value / baseline.value).toFixed(3)),
       runs: REPEATS,
       events: EVENTS,
     },

@@ -37,7 +37,7 @@
  * BENCH_CYCLE_TIMEOUT_S (60), BENCH_RUN_TIMEOUT_S (900).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { nextRowVersion, uuidv7 } from "@vigil/plugin-sdk";
+import { uuidv7 } from "@vigil/plugin-sdk";
 import { collectorConfigSchema, createApp, createLogger, startCollector, type RunningCollector } from "../../collector/dist/index.js";
 import { evaluateRule } from "../../collector/dist/alerts/evaluate.js";
 import type { Rule } from "../../collector/dist/alerts/rule.js";

@@ -16,7 +16,7 @@ import { writeBatchFile, type PreparedBatch } from "./support/batch-file.js";
 import { postUntilStored, prepareBatches, waitForStored } from "./support/collector-client.js";
 import { procCpuSeconds, sampleRss } from "./support/proc-stats.js";
 import { beforeDeadline, onExit, stopWithin } from "./support/run-guard.js";
-import { formatCount, printFigures, progress, spread } from "./support/figures.js";
+import { formatCount, printFigures, progress, spread, versusBaseline } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 
 const BENCH = "ingest";
@@ -174,14 +174,8 @@ async function main(): Promise<void> {
     {
       bench: BENCH,
       metric: "events_per_s",
-      value: Math.round(throughput.value),
+      ...versusBaseline(throughput, baseline),
       unit: "events/s",
-      min: Math.round(throughput.min),
-      max: Math.round(throughput.max),
-      baseline: Math.round(baseline.value),
-      baseline_min: Math.round(baseline.min),
-      baseline_max: Math.round(baseline.max),
-      ratio: Number((throughput.value / baseline.value).toFixed(3)),
       runs: REPEATS,
       clients: CLIENTS,
     },

@@ -41,7 +41,7 @@ import { fakeCredentials, startFakeReddit, type FakeReddit } from "../fakes/redd
 import { seededRandom } from "../support/random.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "../support/collector-process.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
-import { median, printFigures, progress, spread, load, ms } from "./support/figures.js";
+import { median, printFigures, progress, spread, load, ms, versusBaseline } from "./support/figures.js";
 import { envInt } from "./support/knobs.js";
 import { percentile } from "./support/latency.js";
 import { beforeDeadline, checkDeadline, onExit, stopWithin, processDetails } from "./support/run-guard.js";
@@ -341,14 +341,8 @@ async function main(): Promise<void> {
       return {
         bench: BENCH,
         metric: `p${p}_ms`,
-        value: ms(value.value),
+        ...versusBaseline(value, baseline, ms),
         unit: "ms",
-        min: ms(value.min),
-        max: ms(value.max),
-        baseline: ms(baseline.value),
-        baseline_min: ms(baseline.min),
-        baseline_max: ms(baseline.max),
-        ratio: Number((value.value / baseline.value).toFixed(3)),
         [`from_change_sent_p${p}_ms`]: ms(median(runs.map((run) => percentile(run.fromSent, p)))),
         ...common,
       };

@@ -38,7 +38,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NDJSON_CONTENT_TYPE, uuidv7 } from "@vigil/plugin-sdk";
+import { uuidv7 } from "@vigil/plugin-sdk";
 import { createSmsTracker, hashPhoneNumber, type MessageReport, type SmsTracker } from "@vigil/plugin-sms/sdk";
 import { messageEvent } from "../../plugins/sms/src/sdk/events.js";
 import { startAgentProcess, writeAgentConfig, type AgentProcess } from "../support/agent-process.js";
@@ -49,7 +49,7 @@ import { waitForPush } from "./support/agent-wait.js";
 import type { PreparedBatch } from "./support/batch-file.js";
 import { postUntilStored } from "./support/collector-client.js";
 import { withCollector } from "./support/collector-run.js";
-import { formatCount, load, ms, printFigures, progress, spread, type Figure } from "./support/figures.js";
+import { formatCount, load, ms, printFigures, progress, spread, type Figure, versusBaseline } from "./support/figures.js";
 import { ingestedEvents } from "./support/ingest-metrics.js";
 import { envInt } from "./support/knobs.js";
 import { percentile } from "./support/latency.js";
@@ -292,14 +292,8 @@ async function measureThroughput(): Promise<Figure> {
   return {
     bench: BENCH,
     metric: "events_per_s",
-    value: Math.round(throughput.value),
+    ...versusBaseline(throughput, baseline),
     unit: "events/s",
-    min: Math.round(throughput.min),
-    max: Math.round(throughput.max),
-    baseline: Math.round(baseline.value),
-    baseline_min: Math.round(baseline.min),
-    baseline_max: Math.round(baseline.max),
-    ratio: Number((throughput.value / baseline.value).toFixed(3)),
     target: TARGET_EVENTS_PER_S,
     runs: ROUNDS,
     events: EVENTS,

@@ -34,6 +34,26 @@ export interface AgentProcess {
   status(): Promise<any>;
 }
 
+/**
+ * The config tests give an agent that ships to a test collector: fast flushes, short
+ * backoff and heartbeats, JSON logs, an intake on `intakePort` (0: any free port).
+ */
+export function testAgentConfig(
+  collector: { url: string; token: string },
+  dataDir: string,
+  options: { name: string; intakePort?: number; plugins?: Record<string, unknown>[] },
+): Record<string, unknown> {
+  return {
+    collector: { url: collector.url, api_key: collector.token, timeout: "5s" },
+    agent: { name: options.name, data_dir: dataDir },
+    intake: { address: `127.0.0.1:${options.intakePort ?? 0}` },
+    shipper: { flush_interval: "100ms", max_backoff: "1s" },
+    heartbeat_interval: "1s",
+    log: { format: "json", level: "info" },
+    ...(options.plugins ? { plugins: options.plugins } : {}),
+  };
+}
+
 /** Writes an agent config file into `dir` and returns its path. */
 export function writeAgentConfig(dir: string, config: Record<string, unknown>, file = "agent.yaml"): string {
   const path = join(dir, file);

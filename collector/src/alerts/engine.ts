@@ -151,7 +151,7 @@ export function createAlertEngine(deps: EngineDeps) {
     return opened;
   }
 
-  function viewOf(tenant: string, rule: Rule, state: GroupState, resolved: boolean, previous?: GroupState): AlertView {
+  function viewOf(rule: Rule, state: GroupState, resolved: boolean, previous?: GroupState): AlertView {
     const labels = { ...rule.labels, ...state.labels, alertname: rule.name };
     const firedAt = resolved ? (previous?.fired_at ?? state.fired_at) : state.fired_at;
     const shownState = state.state === "flapping" || state.state === "ok" || state.state === "pending" ? (previous && isActive(previous.state) ? previous.state : "firing") : state.state;
@@ -222,8 +222,8 @@ export function createAlertEngine(deps: EngineDeps) {
       const next = advance(prev, obs, { forMs: rule.for, keepFiringForMs: rule.keep_firing_for, flap: rule.flap }, now);
       const wasTold = notifiedActive(prev);
       const isTold = notifiedActive(next);
-      if (isTold) views.push(viewOf(tenant, rule, next, false));
-      else if (wasTold) views.push(viewOf(tenant, rule, next, true, prev));
+      if (isTold) views.push(viewOf(rule, next, false));
+      else if (wasTold) views.push(viewOf(rule, next, true, prev));
       const changed = next.state !== prev.state || next.raw !== prev.raw || next.changes.length !== prev.changes.length || next.cleared_at !== prev.cleared_at;
       if (next.state === "ok" && next.changes.length === 0) {
         if (byFp.has(fp)) {
@@ -441,7 +441,7 @@ export function createAlertEngine(deps: EngineDeps) {
         };
         byFp.set(fp, state);
         markDirty(row.tenant, rule.id, state);
-        dispatcher.update(row.tenant, [viewOf(row.tenant, rule, state, false)], () => row.received_at, now);
+        dispatcher.update(row.tenant, [viewOf(rule, state, false)], () => row.received_at, now);
       }
     }
     // The dispatcher is told right away: with group_wait 0 the notification leaves now.
@@ -478,7 +478,7 @@ export function createAlertEngine(deps: EngineDeps) {
     for (const [fp, state] of byFp) {
       if (rule && notifiedActive(state) && rule.kind !== "event") {
         const resolved: GroupState = { ...state, state: "ok", raw: "ok", resolved_at: now, updated_at: now };
-        views.push(viewOf(tenant, rule, resolved, true, state));
+        views.push(viewOf(rule, resolved, true, state));
       } else gone.push(fp);
       markDirty(tenant, ruleId, state, true);
     }
@@ -505,10 +505,26 @@ export function createAlertEngine(deps: EngineDeps) {
       for (const [ruleId, byFp] of byRule) {
         const rule = rules.get(tenant, ruleId)?.spec.rule;
         if (!rule) continue;
-        const views = [...byFp.values()].filter(notifiedActive).map((s) => viewOf(tenant, rule, s, false));
+        const views = [...byFp.values()].filter(notifiedActive).map((s) => viewOf(rule, s, false));
         if (views.length) dispatcher.update(tenant, views, (v) => byFp.get(v.fingerprint)?.active_since ?? now, now);
       }
     }
+  }
+
+  /** Rules, routes, silences and channels as storage has them now (another replica may have written). */
+  function reloadConfiguration(): Promise<void> {
+    return Promise.all([rules.reload(), routes.reload(), silences.reload(), channels.reload()]).then(() => undefined);
+  }
+
+  let reloadTimer: NodeJS.Timeout | undefined;
+  /**
+   * Loads the configuration and re-reads it every RELOAD_MS, so this process's API shows
+   * what other replicas wrote — whether or not it evaluates rules. Safe to call again.
+   */
+  async function keepConfigurationFresh(): Promise<void> {
+    await reloadConfiguration();
+    reloadTimer ??= setInterval(() => void reloadConfiguration().catch((error: unknown) => log.warn({ err: (error as Error).message }, "could not reload alert configuration")), RELOAD_MS);
+    reloadTimer.unref();
   }
 
   return {
@@ -519,22 +535,17 @@ export function createAlertEngine(deps: EngineDeps) {
     outbox,
     dispatcher,
 
+    reloadConfiguration,
+    keepConfigurationFresh,
+
+    /** Loads configuration, states and the outbox, then evaluates and sends until `stop`. */
     async start(): Promise<void> {
-      await Promise.all([rules.reload(), routes.reload(), silences.reload(), channels.reload()]);
+      await keepConfigurationFresh();
       await loadStates();
       await outbox.resume();
       started = true;
       timers.push(setInterval(() => void tick().catch((error: unknown) => log.error({ err: (error as Error).message }, "alert engine tick failed")), TICK_MS));
       timers.push(setInterval(() => void flushStates(), STATE_FLUSH_MS));
-      timers.push(
-        setInterval(
-          () =>
-            void Promise.all([rules.reload(), routes.reload(), silences.reload(), channels.reload()]).catch((error: unknown) =>
-              log.warn({ err: (error as Error).message }, "could not reload alert configuration"),
-            ),
-          RELOAD_MS,
-        ),
-      );
       for (const timer of timers) timer.unref();
       scheduleDispatch();
       log.info({ rules: rules.tenants().reduce((n, t) => n + rules.list(t).length, 0) }, "alert engine started");
@@ -543,6 +554,7 @@ export function createAlertEngine(deps: EngineDeps) {
     async stop(): Promise<void> {
       stopped = true;
       for (const timer of timers) clearInterval(timer);
+      if (reloadTimer) clearInterval(reloadTimer);
       if (dispatchTimer) clearTimeout(dispatchTimer);
       await outbox.stop();
       await flushStates();
@@ -578,7 +590,7 @@ export function createAlertEngine(deps: EngineDeps) {
       for (const [ruleId, byFp] of states.get(tenant) ?? []) {
         const rule = rules.get(tenant, ruleId)?.spec.rule;
         if (!rule) continue;
-        for (const state of byFp.values()) if (state.state !== "ok") out.push({ rule, state, view: viewOf(tenant, rule, state, false) });
+        for (const state of byFp.values()) if (state.state !== "ok") out.push({ rule, state, view: viewOf(rule, state, false) });
       }
       return out;
     },

@@ -147,7 +147,7 @@ export function readAlertFiles(paths: readonly string[], box: SecretBox, env: No
 
 /** Writes the files' entities and removes those that left the files. */
 export async function applyAlertFiles(files: AlertFiles, engine: AlertEngine, log: Logger): Promise<void> {
-  await Promise.all([engine.rules.reload(), engine.routes.reload(), engine.channels.reload()]);
+  await engine.reloadConfiguration();
   const now = Date.now();
   const fromFile = (origin: string | undefined) => origin?.startsWith("file:") ?? false;
   for (const c of files.channels) {

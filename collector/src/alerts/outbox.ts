@@ -235,7 +235,7 @@ export function createOutbox(deps: OutboxDeps) {
 
 export type Outbox = ReturnType<typeof createOutbox>;
 
-interface RawRow {
+export interface OutboxRawRow {
   tenant: string;
   id: string;
   channel_id: string;
@@ -251,11 +251,11 @@ interface RawRow {
   notification: string;
 }
 
-const COLUMNS = `tenant, id, channel_id, group_key, status, attempts, parts_sent,
+export const OUTBOX_COLUMNS = `tenant, id, channel_id, group_key, status, attempts, parts_sent,
   toUnixTimestamp64Milli(next_attempt_at) AS next_ms, toUnixTimestamp64Milli(created_at) AS created_ms,
   toUnixTimestamp64Milli(condition_at) AS condition_ms, toUnixTimestamp64Milli(sent_at) AS sent_ms, last_error, notification`;
 
-export function fromRaw(raw: RawRow): OutboxRow {
+export function fromRaw(raw: OutboxRawRow): OutboxRow {
   return {
     tenant: raw.tenant,
     id: raw.id,
@@ -274,9 +274,7 @@ export function fromRaw(raw: RawRow): OutboxRow {
 }
 
 async function readRows(db: Database, where: string, params: Record<string, unknown>): Promise<OutboxRow[]> {
-  const rows = await db.query<RawRow>(`SELECT ${COLUMNS} FROM ${db.table("alert_outbox")} FINAL WHERE ${where}`, params);
+  const rows = await db.query<OutboxRawRow>(`SELECT ${OUTBOX_COLUMNS} FROM ${db.table("alert_outbox")} FINAL WHERE ${where}`, params);
   return rows.map(fromRaw);
 }
 
-export const OUTBOX_COLUMNS = COLUMNS;
-export type OutboxRawRow = RawRow;

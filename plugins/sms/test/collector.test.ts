@@ -5,6 +5,7 @@ import { REPO_ROOT, TEST_TOKEN } from "../../../test/support/collector-process.j
 import { startInProcess } from "../../../test/support/in-process.js";
 import { seededRandom } from "../../../test/support/random.js";
 import { CAMPAIGN_EVENT, MESSAGE_EVENT, MESSAGE_STATUSES, SERVER_EVENT, SERVER_STATUS_EVENT, SOURCE, STATUS_RANK, type MessageStatus } from "../src/contract.js";
+import { groupBy, percentilesOf } from "../../../test/support/stats.js";
 import { CATEGORIES, ERROR_CATEGORIES, ERROR_TABLE, diagnose, errorNamespace, type ErrorCategory } from "../src/errors.js";
 
 /**
@@ -281,16 +282,6 @@ function outcome(m: Message): Outcome {
   };
 }
 
-function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-}
 
 /** The error table's entry with the category's defaults filled in. */
 function tableEntry(namespace: string, code: string) {
@@ -300,13 +291,6 @@ function tableEntry(namespace: string, code: string) {
   return { title: entry.title, severity: entry.severity ?? info.severity, retryable: entry.retryable ?? info.retryable, recommendation: entry.recommendation ?? info.recommendation };
 }
 
-/** ClickHouse's quantileExact: the element at floor(q × n) of the sorted values. */
-function quantileExact(values: number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-const percentilesOf = (values: number[]) => ({ p50: quantileExact(values, 0.5), p95: quantileExact(values, 0.95) });
 const rate = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : null);
 
 function countsOf(outcomes: readonly Outcome[]) {

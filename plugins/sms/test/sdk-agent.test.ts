@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startAgentProcess, writeAgentConfig, type AgentProcess } from "../../../test/support/agent-process.js";
+import { freePort, startAgentProcess, testAgentConfig, writeAgentConfig, type AgentProcess } from "../../../test/support/agent-process.js";
 import { startCollectorProcess, tempDir, type CollectorProcess } from "../../../test/support/collector-process.js";
 import { eventually } from "../../../test/support/eventually.js";
 import type { MessageAttrs, MessageStatus } from "../src/contract.js";
@@ -32,14 +32,8 @@ afterAll(async () => {
 async function agent(port?: number): Promise<AgentProcess> {
   const dir = tempDir("vigil-sms-sdk-agent-");
   dirs.push(dir);
-  const config = {
-    collector: { url: collector.url, api_key: collector.token, timeout: "5s" },
-    agent: { name: "sms-sdk-test-agent", data_dir: join(dir.path, "data") },
-    intake: { address: `127.0.0.1:${port ?? 0}` },
-    shipper: { flush_interval: "100ms", max_backoff: "1s" },
-    heartbeat_interval: "1s",
-    log: { format: "json", level: "info" },
-  };
+  const config = testAgentConfig(collector, join(dir.path, "data"), { name: "sms-sdk-test-agent", ...(port !== undefined ? { intakePort: port } : {}) });
+
   const proc = await startAgentProcess(writeAgentConfig(dir.path, config));
   cleanups.push(() => proc.kill());
   return proc;

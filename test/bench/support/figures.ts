@@ -31,6 +31,22 @@ export function spread(values: readonly number[]): Spread {
   return { value: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
+/**
+ * A figure's value, min and max beside its baseline's, with their ratio (DESIGN.md's
+ * format), each rounded by `round` (whole numbers unless said otherwise).
+ */
+export function versusBaseline(measured: Spread, baseline: Spread, round: (value: number) => number = Math.round) {
+  return {
+    value: round(measured.value),
+    min: round(measured.min),
+    max: round(measured.max),
+    baseline: round(baseline.value),
+    baseline_min: round(baseline.min),
+    baseline_max: round(baseline.max),
+    ratio: Number((measured.value / baseline.value).toFixed(3)),
+  };
+}
+
 export function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }

@@ -10,7 +10,7 @@ import { ApiError } from "../../errors.js";
 import { invalidInput, parseInput } from "../../validate.js";
 import { readJson } from "../keys.js";
 import { paginate, pageQuerySchema } from "../paginate.js";
-import { engineOf, iso, newId, refuseFileManaged, tenantOf } from "./shared.js";
+import { iso, newId, refuseFileManaged, tenantOf } from "./shared.js";
 
 /** A channel as the API shows it: never a secret, only which secret fields are set. */
 export function presentChannel(entity: Entity<ChannelSpec>) {
@@ -44,7 +44,7 @@ function prepared(...args: Parameters<typeof prepareChannel>) {
 /** `/api/alerts/channels` — where notifications go; secrets are stored encrypted and never returned. */
 export function channelRoutes(services: Services) {
   const app = new Hono<AppEnv>();
-  const engine = engineOf(services);
+  const engine = services.alerts;
   app.use("*", authenticate(services));
 
   app.get("/", requireScope("read", services), (c) => {

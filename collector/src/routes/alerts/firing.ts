@@ -4,7 +4,7 @@ import type { AppEnv, Services } from "../../app-env.js";
 import { isSilenced } from "../../alerts/routing.js";
 import { authenticate, requireScope } from "../../auth/middleware.js";
 import { parseInput } from "../../validate.js";
-import { engineOf, iso, tenantOf } from "./shared.js";
+import { iso, tenantOf } from "./shared.js";
 
 const query = z
   .object({
@@ -16,7 +16,7 @@ const query = z
 /** `GET /api/alerts` — what is not ok now: firing, pending, no data, error and flapping alerts, with their silences. */
 export function firingRoutes(services: Services) {
   const app = new Hono<AppEnv>();
-  const engine = engineOf(services);
+  const engine = services.alerts;
   app.use("*", authenticate(services), requireScope("read", services));
   app.get("/", (c) => {
     const q = parseInput(query, c.req.query());

@@ -8,7 +8,7 @@ import { invalidInput, parseInput } from "../../validate.js";
 import { readJson } from "../keys.js";
 import { formatDuration } from "@vigil/plugin-sdk";
 import { paginate, pageQuerySchema } from "../paginate.js";
-import { engineOf, iso, newId, refuseFileManaged, tenantOf } from "./shared.js";
+import { iso, newId, refuseFileManaged, tenantOf } from "./shared.js";
 
 type StoredRoute = RouteSpec & { origin: string };
 
@@ -21,7 +21,7 @@ export function presentRoute(entity: Entity<StoredRoute>) {
 /** `/api/alerts/routes` — which channels alerts go to (by their labels) and how they are grouped. */
 export function routingRoutes(services: Services) {
   const app = new Hono<AppEnv>();
-  const engine = engineOf(services);
+  const engine = services.alerts;
   app.use("*", authenticate(services));
 
   function parse(tenant: string, body: unknown): RouteSpec {

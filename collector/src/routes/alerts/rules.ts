@@ -12,7 +12,7 @@ import { ApiError } from "../../errors.js";
 import { invalidInput, parseInput } from "../../validate.js";
 import { readJson } from "../keys.js";
 import { paginate, pageQuerySchema } from "../paginate.js";
-import { engineOf, iso, newId, refuseFileManaged, tenantOf } from "./shared.js";
+import { iso, newId, refuseFileManaged, tenantOf } from "./shared.js";
 
 const listQuery = pageQuerySchema.extend({
   kind: z.enum(["threshold", "absence", "anomaly", "event"], { error: "kind is one of threshold, absence, anomaly, event" }).optional(),
@@ -63,7 +63,7 @@ export async function validateRule(scope: TenantScope, body: unknown, id: string
 /** `/api/alerts/rules` — the tenant's alert rules (read: read scope; changes: admin). */
 export function ruleRoutes(services: Services) {
   const app = new Hono<AppEnv>();
-  const engine = engineOf(services);
+  const engine = services.alerts;
   app.use("*", authenticate(services));
   app.get("/", requireScope("read", services), (c) => {
     const query = parseInput(listQuery, c.req.query());

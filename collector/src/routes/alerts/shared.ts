@@ -1,13 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Context } from "hono";
-import type { AppEnv, Services } from "../../app-env.js";
-import type { AlertEngine } from "../../alerts/engine.js";
+import type { AppEnv } from "../../app-env.js";
 import { ApiError } from "../../errors.js";
-
-/** The alert engine of this collector (every collector has one; only one evaluates when alerting is shared). */
-export function engineOf(services: Services): AlertEngine {
-  return services.alerts;
-}
 
 export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(8).toString("hex")}`;

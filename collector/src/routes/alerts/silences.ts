@@ -8,7 +8,7 @@ import { ApiError } from "../../errors.js";
 import { invalidInput, parseInput } from "../../validate.js";
 import { readJson } from "../keys.js";
 import { paginate, pageQuerySchema } from "../paginate.js";
-import { engineOf, iso, newId, tenantOf } from "./shared.js";
+import { iso, newId, tenantOf } from "./shared.js";
 
 const listQuery = pageQuerySchema.extend({
   state: z.enum(["pending", "active", "expired"], { error: "state is one of pending, active, expired" }).optional(),
@@ -22,7 +22,7 @@ export function presentSilence(entity: Entity<SilenceSpec>, now = Date.now()) {
 /** `/api/alerts/silences` — alerts matching a silence's matchers are not notified between its start and end. */
 export function silenceRoutes(services: Services) {
   const app = new Hono<AppEnv>();
-  const engine = engineOf(services);
+  const engine = services.alerts;
   app.use("*", authenticate(services));
 
   function parse(body: unknown, createdBy: string): SilenceSpec {

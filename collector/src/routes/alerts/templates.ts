@@ -7,7 +7,7 @@ import { ApiError } from "../../errors.js";
 import { parseInput } from "../../validate.js";
 import { readJson } from "../keys.js";
 import { presentRule, validateRule } from "./rules.js";
-import { engineOf, newId, tenantOf } from "./shared.js";
+import { newId, tenantOf } from "./shared.js";
 
 const installSchema = z
   .object({
@@ -19,7 +19,7 @@ const installSchema = z
 /** `/api/alerts/templates` — ready-made rules for the seeds' alerts; install one as a rule of the tenant. */
 export function templateRoutes(services: Services, templates: readonly AlertTemplate[]) {
   const app = new Hono<AppEnv>();
-  const engine = engineOf(services);
+  const engine = services.alerts;
   app.use("*", authenticate(services));
   app.get("/", requireScope("read", services), (c) => c.json({ templates }));
 
