@@ -187,12 +187,26 @@ export function parseDuration(value: string | number): number {
   return total;
 }
 
-/** Writes milliseconds back the way configs write durations ("4h", "5m", "30s", "250ms"), in the largest whole unit. */
+const DURATION_UNITS: [string, number][] = [
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["m", 60_000],
+  ["s", 1_000],
+];
+
+/** 300000 → "5m", 5400000 → "1h30m", 1500 → "1.5s", 250 → "250ms", 0 → "0s": how durations are written in configs. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  if (ms === 0) return "0s";
+  if (ms < 1_000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${Number((ms / 1_000).toFixed(3))}s`;
+  let rest = Math.round(ms / 1_000) * 1_000;
+  let text = "";
+  for (const [unit, size] of DURATION_UNITS) {
+    const count = Math.floor(rest / size);
+    if (count > 0) text += `${count}${unit}`;
+    rest -= count * size;
   }
-  return ms === 0 ? "0s" : `${ms}ms`;
+  return text;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import { createCollectorSync, uuidv7, type PluginContext, type PluginInstance, type PluginStatus } from "@vigil/plugin-sdk";
+import { createCollectorSync, formatDuration, uuidv7, type PluginContext, type PluginInstance, type PluginStatus } from "@vigil/plugin-sdk";
 import { adapterFor } from "./adapters/index.js";
 import type { SocialConfig } from "./agent-config.js";
 import { RUN_EVENT, RUN_FAILED_EVENT, SOURCE, type Platform } from "./contract.js";
-import { formatDuration, formatSchedule } from "./format.js";
+import { formatSchedule } from "./format.js";
 import { JOBS_CHANGED, nextRunAt, RUN_JOB, SYNC_PATH, syncResponseSchema, type AgentJob, type Schedule, type SyncResponse } from "./jobs-protocol.js";
 import { openRunJournal, type OpenRun, type RunJournal } from "./run-journal.js";
 import { runJob, RunStopped, type RunResult } from "./runner.js";
