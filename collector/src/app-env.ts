@@ -3,6 +3,8 @@ import type { AlertTemplate, CollectorPart } from "@vigil/plugin-sdk";
 import type { PushHub } from "./agents/push-hub.js";
 import type { AgentStore } from "./agents/store.js";
 import type { ApiKey, KeyStore } from "./auth/key-store.js";
+import type { LoginLimiter } from "./auth/login-limiter.js";
+import type { User, UserStore } from "./auth/user-store.js";
 import type { EventWriter } from "./ingest/writer.js";
 import type { Metrics } from "./metrics.js";
 import type { AlertEngine } from "./alerts/engine.js";
@@ -15,6 +17,11 @@ export interface Services {
   db: Database;
   writer: EventWriter;
   keys: KeyStore;
+  /** Dashboard users and sessions. */
+  users: UserStore;
+  loginLimiter: LoginLimiter;
+  /** The built dashboard to serve at `/` (default: the dashboard package's dist/). */
+  dashboardDir?: string | undefined;
   agents: AgentStore;
   /** Open agent push streams of this replica. */
   agentHub: PushHub;
@@ -43,6 +50,8 @@ export interface Services {
 export interface AppEnv {
   Variables: {
     key: ApiKey;
+    /** Set when the request came with a dashboard session rather than an API key. */
+    user?: User;
     scope: TenantScope;
   };
 }

@@ -11,6 +11,9 @@ import { alertRoutes } from "./routes/alerts/index.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
+import { sessionRoutes } from "./routes/session.js";
+import { userRoutes } from "./routes/users.js";
 import { logRoutes } from "./routes/logs.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { statsRoutes } from "./routes/stats.js";
@@ -29,11 +32,15 @@ export function createApp(services: Services) {
   app.route("/v1/agents", agentProtocolRoutes(services));
   app.route("/api/stats", statsRoutes(services));
   app.route("/api/keys", keyRoutes(services));
+  app.route("/api/session", sessionRoutes(services));
+  app.route("/api/users", userRoutes(services));
   app.route("/api/tenants", tenantRoutes(services));
   app.route("/api/agents", agentRoutes(services));
   app.route("/api/alerts", alertRoutes(services, services.alertTemplates));
 
   mountPluginRoutes(app, services, services.parts);
+  // Last: every GET that no API route took is a page of the dashboard.
+  app.route("/", dashboardRoutes(services));
 
   app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}: see the API reference in the README`), 404));
 

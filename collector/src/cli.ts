@@ -30,6 +30,11 @@ Environment only:
   VIGIL_RETENTION_DAYS   days events are kept (default 30)
   VIGIL_BOOTSTRAP_TOKEN  on first start with no keys, this becomes the default tenant's
                          first admin API key; without it one is generated and printed once
+  VIGIL_ADMIN_EMAIL      on first start with no users, the first dashboard admin's email
+                         (default admin@vigil.local)
+  VIGIL_ADMIN_PASSWORD   ... and password (10+ characters); without it one is generated and
+                         printed once
+  VIGIL_DASHBOARD_DIR    folder of the built dashboard served at / (default: dashboard/dist)
   VIGIL_FLUSH_ROWS, VIGIL_FLUSH_BYTES, VIGIL_FLUSH_MS, VIGIL_QUEUE_ROWS   ingest writer tuning
   VIGIL_SECRET_KEY       key (16+ characters) that encrypts alert channel secrets; without
                          it one is generated in <data dir>/secret.key. Replicas must share it
@@ -40,6 +45,12 @@ Environment only:
 Signals: SIGTERM or SIGINT stops accepting, stores every queued batch, closes storage and
 exits 0; a second signal exits at once.
 `;
+
+function firstAdminText(admin: { email: string; password?: string }): string {
+  return admin.password
+    ? `  First dashboard admin (password shown once; only its hash is stored — keep it now):\n    ${admin.email}  ${admin.password}\n`
+    : `  First dashboard admin: ${admin.email} (password from VIGIL_ADMIN_PASSWORD)\n`;
+}
 
 function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInput | string {
   let parsed;
@@ -83,6 +94,9 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
     clickhouseDatabase: pick(undefined, "CLICKHOUSE_DATABASE"),
     retentionDays: pick(undefined, "VIGIL_RETENTION_DAYS"),
     bootstrapToken: pick(undefined, "VIGIL_BOOTSTRAP_TOKEN"),
+    adminEmail: pick(undefined, "VIGIL_ADMIN_EMAIL"),
+    adminPassword: pick(undefined, "VIGIL_ADMIN_PASSWORD"),
+    dashboardDir: pick(undefined, "VIGIL_DASHBOARD_DIR"),
     logFormat: pick(values["log-format"], "VIGIL_LOG_FORMAT"),
     plugins: values.plugin ?? env.VIGIL_COLLECTOR_PLUGINS?.split(",").map((s) => s.trim()).filter(Boolean),
     logLevel: pick(values["log-level"], "VIGIL_LOG_LEVEL"),
@@ -104,6 +118,9 @@ const SETTING_NAMES: Record<string, string> = {
   clickhouseDatabase: "CLICKHOUSE_DATABASE",
   retentionDays: "VIGIL_RETENTION_DAYS",
   bootstrapToken: "VIGIL_BOOTSTRAP_TOKEN",
+  adminEmail: "VIGIL_ADMIN_EMAIL",
+  adminPassword: "VIGIL_ADMIN_PASSWORD",
+  dashboardDir: "VIGIL_DASHBOARD_DIR",
   logFormat: "--log-format / VIGIL_LOG_FORMAT",
   logLevel: "--log-level / VIGIL_LOG_LEVEL",
   plugins: "--plugin / VIGIL_COLLECTOR_PLUGINS",
@@ -141,16 +158,19 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const collector = await startCollector(config, log, {
     onBootstrapToken: (token) =>
       process.stderr.write(`\n  First admin API key (shown once; only its hash is stored — keep it now):\n    ${token}\n\n`),
+    onBootstrapAdmin: (admin) => process.stderr.write(`\n${firstAdminText(admin)}\n`),
   });
 
   process.stderr.write(
     `\nVigil collector ${VERSION} is running\n` +
+      `  Dashboard  ${collector.url}/\n` +
       `  API        ${collector.url}/v1/events   ${collector.url}/api/stats\n` +
       `  Health     ${collector.url}/health\n` +
       `  Metrics    ${collector.url}/metrics\n` +
       (collector.bootstrapToken
         ? `\n  First admin API key (shown once; only its hash is stored — keep it now):\n    ${collector.bootstrapToken}\n`
         : "") +
+      (collector.bootstrapAdmin ? `\n${firstAdminText(collector.bootstrapAdmin)}` : "") +
       "\n",
   );
 

@@ -39,6 +39,21 @@ export const collectorConfigSchema = z
       .max(256)
       .optional()
       .describe("First admin API key of the default tenant, used only when no key exists yet (VIGIL_BOOTSTRAP_TOKEN)."),
+    adminEmail: z
+      .email({ error: 'VIGIL_ADMIN_EMAIL must be an email address, e.g. "ops@example.com"' })
+      .default("admin@vigil.local")
+      .describe("Email of the first dashboard admin, created on the first start when no user exists (VIGIL_ADMIN_EMAIL)."),
+    adminPassword: z
+      .string()
+      .min(10, "VIGIL_ADMIN_PASSWORD must be at least 10 characters")
+      .max(256)
+      .optional()
+      .describe("Password of the first dashboard admin; without it one is generated and printed once (VIGIL_ADMIN_PASSWORD)."),
+    dashboardDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Folder of the built dashboard served at / (VIGIL_DASHBOARD_DIR); by default the dashboard package's dist/."),
     plugins: z
       .array(z.string().min(1))
       .default([])

@@ -82,6 +82,12 @@ export function createMetrics() {
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),
+    logins: new Counter({
+      name: "vigil_dashboard_logins_total",
+      help: "Dashboard sign-ins, by outcome (ok, failed; refused by the rate limit are not checked and not counted here).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     alertOutboxPending: new Gauge({
       name: "vigil_alert_outbox_pending",
       help: "Notifications written to the outbox and not yet accepted by their destination.",

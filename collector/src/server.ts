@@ -7,7 +7,9 @@ import { createAgentStore } from "./agents/store.js";
 import type { Services } from "./app-env.js";
 import { createApp } from "./app.js";
 import { createKeyStore } from "./auth/key-store.js";
-import { bootstrapFirstKey } from "./bootstrap.js";
+import { bootstrapFirstKey, bootstrapFirstUser } from "./bootstrap.js";
+import { createLoginLimiter } from "./auth/login-limiter.js";
+import { createUserStore } from "./auth/user-store.js";
 import type { CollectorConfig } from "./config.js";
 import { createEventWriter, describeStorageError } from "./ingest/writer.js";
 import { createMetrics } from "./metrics.js";
@@ -23,6 +25,7 @@ import { applyAlertFiles, readAlertFiles } from "./alerts/files.js";
 import { openSecretBox } from "./alerts/secrets.js";
 import { collectTemplates } from "./alerts/templates.js";
 import { createLiveHub } from "./live/hub.js";
+import { principalOf } from "./auth/middleware.js";
 import { alertsTopic, eventsTopic } from "./live/core-topics.js";
 import { pluginStorage } from "./plugins/routes.js";
 import { scopeToTenant } from "./storage/tenant-scope.js";
@@ -37,6 +40,8 @@ export interface RunningCollector {
   port: number;
   /** Set on the first start only, when the first admin key was generated. */
   bootstrapToken?: string;
+  /** Set on the first start only: the first dashboard admin (with the password when it was generated). */
+  bootstrapAdmin?: { email: string; password?: string };
   services: Services;
   /** Stops accepting, answers every queued batch, closes storage. Safe to call twice. */
   close(): Promise<void>;
@@ -56,7 +61,7 @@ export function storageTargetFrom(config: CollectorConfig): StorageTarget {
 export async function startCollector(
   config: CollectorConfig,
   log: Logger,
-  options: { onBootstrapToken?: (token: string) => void } = {},
+  options: { onBootstrapToken?: (token: string) => void; onBootstrapAdmin?: (admin: { email: string; password?: string }) => void } = {},
 ): Promise<RunningCollector> {
   // Plugins first: a missing or broken one stops the start before anything is opened.
   const parts = await loadCollectorParts(config.plugins);
@@ -69,12 +74,14 @@ export async function startCollector(
   const db = openDatabase(client, target.database);
   const metrics = createMetrics();
   const keys = createKeyStore(db, log);
+  const users = createUserStore(db, log);
   const writer = createEventWriter(db, config.writer, metrics, log);
   const agents = createAgentStore(db, log);
   const agentHub = createPushHub(log);
   const alerting = config.alerting === "on";
   let notReady: string | undefined = "starting";
   let bootstrapToken: string | undefined;
+  let bootstrapAdmin: { email: string; password?: string } | undefined;
 
   let lastProbe: { at: number; answer: Promise<string | undefined> } | undefined;
   /** A live ping, shared by callers within a second so /health cannot hammer ClickHouse. */
@@ -105,6 +112,10 @@ export async function startCollector(
       ...parts.flatMap((part) => (part.liveTopics ?? []).map((topic) => ({ topic, storage: (tenant: string) => pluginStorage(part, scopeToTenant(db, tenant)) }))),
     ],
     authenticate: (token) => keys.authenticate(token),
+    authenticateSession: async (token) => {
+      const user = await users.sessionUser(token);
+      return user ? principalOf(user) : undefined;
+    },
     storageProblem: () => notReady,
     metrics,
     log: log.child({ component: "live" }),
@@ -115,6 +126,9 @@ export async function startCollector(
     db,
     writer,
     keys,
+    users,
+    loginLimiter: createLoginLimiter(),
+    dashboardDir: config.dashboardDir,
     agents,
     agentHub,
     parts,
@@ -148,7 +162,13 @@ export async function startCollector(
         // Made after start-up (storage came late): show it now, it is never shown again.
         if (listening) options.onBootstrapToken?.(created.token);
       }
+      const admin = await bootstrapFirstUser(db, users, log, { email: config.adminEmail, password: config.adminPassword });
+      if (admin) {
+        bootstrapAdmin = admin;
+        if (listening) options.onBootstrapAdmin?.(admin);
+      }
       await keys.reload();
+      await users.reload();
       // Rule files are applied on every start, so the files stay the truth (GitOps).
       await applyAlertFiles(alertFiles, alerts, log);
       notReady = undefined;
@@ -225,7 +245,7 @@ export async function startCollector(
     return closing;
   }
 
-  return { url, port, ...(bootstrapToken ? { bootstrapToken } : {}), services, close };
+  return { url, port, ...(bootstrapToken ? { bootstrapToken } : {}), ...(bootstrapAdmin ? { bootstrapAdmin } : {}), services, close };
 }
 
 function delay(ms: number): Promise<void> {

@@ -14,10 +14,15 @@ export interface LiveClient {
   close(): Promise<void>;
 }
 
-export async function connectLive(baseUrl: string, token: string, options: { via?: "header" | "subprotocol" } = {}): Promise<LiveClient> {
+/** `token` is an API key, or with `via: "cookie"` a `Cookie` header value (sent with `origin`, as a browser would). */
+export async function connectLive(baseUrl: string, token: string, options: { via?: "header" | "subprotocol" | "cookie"; origin?: string } = {}): Promise<LiveClient> {
   const url = `${baseUrl.replace(/^http/, "ws")}/api/live`;
   const ws =
-    options.via === "subprotocol" ? new WebSocket(url, ["vigil.v1", `bearer.${token}`]) : new WebSocket(url, ["vigil.v1"], { headers: { authorization: `Bearer ${token}` } });
+    options.via === "subprotocol"
+      ? new WebSocket(url, ["vigil.v1", `bearer.${token}`])
+      : options.via === "cookie"
+        ? new WebSocket(url, ["vigil.v1"], { headers: { cookie: token, ...(options.origin ? { origin: options.origin } : {}) } })
+        : new WebSocket(url, ["vigil.v1"], { headers: { authorization: `Bearer ${token}` } });
   const messages: any[] = [];
   const taken = new Set<number>();
   const waiters: (() => void)[] = [];

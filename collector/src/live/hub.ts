@@ -4,6 +4,7 @@ import type { LiveEvent, LiveTopic, TenantStorage } from "@vigil/plugin-sdk";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { ApiKey } from "../auth/key-store.js";
+import { SESSION_COOKIE } from "../auth/middleware.js";
 import { hasScope } from "../auth/tokens.js";
 import type { EventRow } from "../ingest/event-row.js";
 import type { Metrics } from "../metrics.js";
@@ -29,6 +30,8 @@ export interface HubTopic {
 export interface HubDeps {
   topics: HubTopic[];
   authenticate(token: string): Promise<ApiKey | undefined>;
+  /** The dashboard's session cookie value → the signed-in user's principal. */
+  authenticateSession(token: string): Promise<ApiKey | undefined>;
   /** undefined when storage is ready; else why not (connections are refused). */
   storageProblem(): string | undefined;
   metrics: Metrics;
@@ -204,15 +207,40 @@ export function createLiveHub(deps: HubDeps) {
     return offered.find((p) => p.startsWith("bearer."))?.slice("bearer.".length) || undefined;
   }
 
+  /** The dashboard's session cookie, when the browser sent one. */
+  function sessionOf(req: IncomingMessage): string | undefined {
+    for (const part of (req.headers.cookie ?? "").split(";")) {
+      const [name, ...value] = part.trim().split("=");
+      if (name === SESSION_COOKIE) return decodeURIComponent(value.join("=")) || undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Browsers send cookies with cross-site WebSocket handshakes that SameSite does not
+   * always cover, and a WebSocket has no CSRF header: the Origin must be our own host.
+   */
+  function sameOrigin(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (!origin) return false;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const path = (req.url ?? "").split("?")[0]!.replace(/\/$/, "");
     if (path !== LIVE_PATH) return refuse(socket, 400, "not_found", `no WebSocket at ${path}: the live API is ${LIVE_PATH}`);
     const problem = deps.storageProblem();
     if (problem !== undefined) return refuse(socket, 503, "unavailable", `storage is not ready (${problem}): retry later`);
     const token = tokenOf(req);
-    if (!token) return refuse(socket, 401, "unauthenticated", `missing API key: send "Authorization: Bearer <key>", or offer the subprotocols "${LIVE_PROTOCOL}" and "bearer.<key>"`);
-    const key = await deps.authenticate(token).catch(() => undefined);
-    if (!key) return refuse(socket, 401, "unauthenticated", "the API key is not valid: it is unknown or was revoked");
+    const session = token ? undefined : sessionOf(req);
+    if (!token && !session) return refuse(socket, 401, "unauthenticated", `missing API key: send "Authorization: Bearer <key>", or offer the subprotocols "${LIVE_PROTOCOL}" and "bearer.<key>", or sign in to the dashboard`);
+    if (session && !sameOrigin(req)) return refuse(socket, 403, "permission_denied", "a session cookie is accepted only from the collector's own pages (the Origin header does not match the Host)");
+    const key = await (token ? deps.authenticate(token) : deps.authenticateSession(session!)).catch(() => undefined);
+    if (!key) return refuse(socket, 401, "unauthenticated", token ? "the API key is not valid: it is unknown or was revoked" : "your session has ended or expired: sign in again");
     if (!hasScope(key.scopes, "read")) return refuse(socket, 403, "permission_denied", `this key has scopes [${key.scopes.join(", ")}] but the live API needs "read"`);
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, key));
   }

@@ -204,6 +204,40 @@ export const coreMigrations: Migration[] = [
       ORDER BY (tenant, id)
       TTL toDateTime(created_at) + INTERVAL 30 DAY`,
     ],
+  },  {
+    version: 7,
+    name: "dashboard users and sessions",
+    // Users log in to the dashboard by email (unique across tenants, so a login finds
+    // its tenant); only the scrypt hash of a password is kept. A session row is keyed by
+    // the SHA-256 of its cookie value, never the value itself, and carries its expiry so
+    // any replica can check it; TTL sweeps expired rows.
+    statements: ({ table }) => [
+      `CREATE TABLE IF NOT EXISTS ${table("users")} (
+        tenant        LowCardinality(String),
+        id            String,
+        email         String,
+        name          String,
+        role          LowCardinality(String),
+        password_hash String,
+        created_at    DateTime64(3, 'UTC'),
+        version       UInt64,
+        is_deleted    UInt8
+      )
+      ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY (tenant, id)`,
+      `CREATE TABLE IF NOT EXISTS ${table("sessions")} (
+        tenant     LowCardinality(String),
+        hash       String,
+        user_id    String,
+        created_at DateTime64(3, 'UTC'),
+        expires_at DateTime64(3, 'UTC'),
+        version    UInt64,
+        is_deleted UInt8
+      )
+      ENGINE = ReplacingMergeTree(version, is_deleted)
+      ORDER BY hash
+      TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
+    ],
   },
 ];
 

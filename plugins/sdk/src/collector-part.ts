@@ -28,7 +28,8 @@ export interface PluginMigration {
   statements(ctx: { table(name: string): string; retentionDays: number; /** The shared events table, e.g. for a materialized view over the plugin's events. */ events: string }): string[];
 }
 
-export type RouteScope = "read" | "ingest" | "admin";
+/** `read` sees data, `write` changes configuration (and reads), `admin` everything, `ingest` is the agents'. */
+export type RouteScope = "read" | "ingest" | "write" | "admin";
 
 export interface PluginRequest {
   params: Record<string, string>;

@@ -52,7 +52,7 @@ export function channelRoutes(services: Services) {
     return c.json(paginate(engine.channels.list(tenantOf(c)).map(presentChannel), page, "channels"));
   });
 
-  app.post("/", requireScope("admin", services), async (c) => {
+  app.post("/", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const input = channelInput(await readJson(c.req.raw));
     const id = input.id ?? newId("ch");
@@ -69,7 +69,7 @@ export function channelRoutes(services: Services) {
     return c.json(presentChannel(entity));
   });
 
-  app.put("/:id", requireScope("admin", services), async (c) => {
+  app.put("/:id", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const existing = engine.channels.get(tenant, id);
@@ -82,7 +82,7 @@ export function channelRoutes(services: Services) {
     return c.json(presentChannel(engine.channels.get(tenant, id)!));
   });
 
-  app.delete("/:id", requireScope("admin", services), async (c) => {
+  app.delete("/:id", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const existing = engine.channels.get(tenant, id);
@@ -96,7 +96,7 @@ export function channelRoutes(services: Services) {
   });
 
   // Sends a test message straight away (not through the outbox) and says what the destination answered.
-  app.post("/:id/test", requireScope("admin", services), async (c) => {
+  app.post("/:id/test", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const entity = engine.channels.get(tenant, id);

@@ -38,7 +38,7 @@ export function routingRoutes(services: Services) {
     return c.json(paginate(list.map(presentRoute), page, "routes"));
   });
 
-  app.post("/", requireScope("admin", services), async (c) => {
+  app.post("/", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const body = await readJson(c.req.raw);
     const wanted = (body as { id?: unknown })?.id;
@@ -56,7 +56,7 @@ export function routingRoutes(services: Services) {
     return c.json(presentRoute(entity));
   });
 
-  app.put("/:id", requireScope("admin", services), async (c) => {
+  app.put("/:id", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const existing = engine.routes.get(tenant, id);
@@ -67,7 +67,7 @@ export function routingRoutes(services: Services) {
     return c.json(presentRoute(engine.routes.get(tenant, id)!));
   });
 
-  app.delete("/:id", requireScope("admin", services), async (c) => {
+  app.delete("/:id", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const existing = engine.routes.get(tenant, id);

@@ -87,7 +87,7 @@ export function ruleRoutes(services: Services) {
     });
   });
 
-  app.post("/", requireScope("admin", services), async (c) => {
+  app.post("/", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const body = await readJson(c.req.raw);
     const wanted = (body as { id?: unknown })?.id;
@@ -115,7 +115,7 @@ export function ruleRoutes(services: Services) {
     return c.json({ ...presentRule(engine, entity), groups: states });
   });
 
-  app.put("/:id", requireScope("admin", services), async (c) => {
+  app.put("/:id", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const existing = engine.rules.get(tenant, id);
@@ -127,7 +127,7 @@ export function ruleRoutes(services: Services) {
     return c.json(presentRule(engine, engine.rules.get(tenant, id)!));
   });
 
-  app.delete("/:id", requireScope("admin", services), async (c) => {
+  app.delete("/:id", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const existing = engine.rules.get(tenant, id);

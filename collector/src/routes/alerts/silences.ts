@@ -55,9 +55,10 @@ export function silenceRoutes(services: Services) {
     return c.json(paginate(list, query, "silences"));
   });
 
-  app.post("/", requireScope("admin", services), async (c) => {
+  app.post("/", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
-    const spec = parse(await readJson(c.req.raw), `key:${c.get("key").name}`);
+    const user = c.get("user");
+    const spec = parse(await readJson(c.req.raw), user ? `user:${user.email}` : `key:${c.get("key").name}`);
     const id = newId("sil");
     await engine.silences.put({ tenant, id, spec, secrets: "", updated_at: Date.now() });
     const silenced = engine.active(tenant).filter((a) => matches(spec.matchers, a.view.labels)).length;
@@ -71,7 +72,7 @@ export function silenceRoutes(services: Services) {
     return c.json(presentSilence(entity));
   });
 
-  app.put("/:id", requireScope("admin", services), async (c) => {
+  app.put("/:id", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const existing = engine.silences.get(tenant, id);
@@ -82,7 +83,7 @@ export function silenceRoutes(services: Services) {
   });
 
   // Ends a silence now (kept as expired, for the record).
-  app.delete("/:id", requireScope("admin", services), async (c) => {
+  app.delete("/:id", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const id = c.req.param("id");
     const existing = engine.silences.get(tenant, id);

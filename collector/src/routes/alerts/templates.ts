@@ -23,7 +23,7 @@ export function templateRoutes(services: Services, templates: readonly AlertTemp
   app.use("*", authenticate(services));
   app.get("/", requireScope("read", services), (c) => c.json({ templates }));
 
-  app.post("/:id/install", requireScope("admin", services), async (c) => {
+  app.post("/:id/install", requireScope("write", services), async (c) => {
     const tenant = tenantOf(c);
     const template = templates.find((t) => t.id === c.req.param("id"));
     if (!template) throw new ApiError("not_found", `no template "${c.req.param("id")}": GET /api/alerts/templates lists them`);

@@ -69,7 +69,7 @@ export const settingsRoutes: PluginRoute[] = [
     path: "/api/cache-monitor/settings",
     // The issue asks for the editor role; until the dashboard brings users and roles, the
     // admin scope is what may change what the tenant's apps do.
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       const input = parseRequest(putSchema, request.body);
       const apps = await readSettings(request);
@@ -84,7 +84,7 @@ export const settingsRoutes: PluginRoute[] = [
     method: "DELETE",
     path: "/api/cache-monitor/settings/:app",
     // Removes an app's own settings: it follows "*" again. Deleting "*" restores the built-in defaults.
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       const app = parseRequest(z.object({ app: appName }), request.params).app;
       const [row] = await request.storage.query<{ settings: string }>(

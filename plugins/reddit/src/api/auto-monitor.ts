@@ -73,6 +73,6 @@ function switchTo(running: boolean): PluginRoute["handler"] {
 
 export const autoMonitorRoutes: PluginRoute[] = [
   { method: "GET", path: "/api/auto-monitor/status", scope: "read", handler: async (request) => ({ body: await monitorStatus(request) }) },
-  { method: "POST", path: "/api/auto-monitor/start", scope: "admin", handler: switchTo(true) },
-  { method: "POST", path: "/api/auto-monitor/stop", scope: "admin", handler: switchTo(false) },
+  { method: "POST", path: "/api/auto-monitor/start", scope: "write", handler: switchTo(true) },
+  { method: "POST", path: "/api/auto-monitor/stop", scope: "write", handler: switchTo(false) },
 ];

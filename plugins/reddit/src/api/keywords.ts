@@ -109,7 +109,7 @@ export const keywordRoutes: PluginRoute[] = [
   {
     method: "POST",
     path: "/api/keywords",
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       const input = parseRequest(createSchema, request.body);
       const now = Date.now();
@@ -149,7 +149,7 @@ export const keywordRoutes: PluginRoute[] = [
   {
     method: "PATCH",
     path: "/api/keywords/:id",
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       const patch = parseRequest(patchSchema, request.body);
       const row = await findKeyword(request, request.params.id!);
@@ -170,7 +170,7 @@ export const keywordRoutes: PluginRoute[] = [
   {
     method: "DELETE",
     path: "/api/keywords/:id",
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       const row = await findKeyword(request, request.params.id!);
       await writeKeyword(request, { ...row, updated_ms: Date.now() }, true);

@@ -158,7 +158,7 @@ export const jobRoutes: PluginRoute[] = [
   {
     method: "POST",
     path: "/api/monitoring/jobs",
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       const input = parseRequest(createJobSchema, request.body);
       const now = Date.now();
@@ -196,7 +196,7 @@ export const jobRoutes: PluginRoute[] = [
     method: "PUT",
     path: "/api/monitoring/jobs/:id",
     // The fields to change (the others keep their value); status "paused" pauses, "active" resumes.
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       const changes = parseRequest(updateJobSchema, request.body);
       const row = await findJob(request, request.params.id!);
@@ -212,7 +212,7 @@ export const jobRoutes: PluginRoute[] = [
     method: "DELETE",
     path: "/api/monitoring/jobs/:id",
     // Soft: the job keeps its row and runs with status "deleted", and leaves the agents' jobs at once.
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       const row = await findJob(request, request.params.id!);
       if (row.status !== "deleted") await writeJob(request, { ...row, status: "deleted", updated_ms: Date.now() });
@@ -241,7 +241,7 @@ export const jobRoutes: PluginRoute[] = [
     method: "POST",
     path: "/api/monitoring/jobs/:id/execute",
     // Runs the job now on the tenant's connected agents; the run shows under …/runs with this run_id.
-    scope: "admin",
+    scope: "write",
     async handler(request) {
       parseRequest(z.object({}, { error: "the body is empty or {}" }).strict(), request.body);
       const job = await findJob(request, request.params.id!);
