@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Logger } from "pino";
@@ -93,6 +94,16 @@ export async function startCollector(
     );
     lastProbe = { at: Date.now(), answer };
     return answer;
+  }
+
+  /** A real one-row insert: what "storage is back" must mean for ingest (a full disk still answers pings). */
+  async function probeWrite(): Promise<string | undefined> {
+    try {
+      await withTimeout(db.insert("storage_probe", [{ at: Date.now(), replica: `${hostname()}:${process.pid}` }]), PROBE_TIMEOUT_MS);
+      return undefined;
+    } catch (error) {
+      return describeStorageError(error);
+    }
   }
 
   const alerts = createAlertEngine({
@@ -195,9 +206,9 @@ export async function startCollector(
   const probe = setInterval(async () => {
     if (notReady !== undefined) {
       await prepareStorage();
-    } else if (writer.storageProblem() !== undefined && (await probeStorage()) === undefined) {
+    } else if (writer.storageProblem() !== undefined && (await probeWrite()) === undefined) {
       writer.storageRecovered();
-      log.info("storage answers again; ingest resumed");
+      log.info("storage takes writes again; ingest resumed");
     }
   }, STORAGE_PROBE_MS);
   probe.unref();

@@ -238,6 +238,16 @@ export const coreMigrations: Migration[] = [
       ORDER BY hash
       TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
     ],
+  },  {
+    version: 8,
+    name: "storage write probe",
+    // After an insert failed, a ping is not proof that storage takes writes again (a
+    // full disk still answers pings): the collector resumes ingest only once a row lands
+    // here. Operational rows, no tenant data; a day of them at most.
+    statements: ({ table }) => [
+      `CREATE TABLE IF NOT EXISTS ${table("storage_probe")} (at DateTime64(3, 'UTC'), replica String)
+      ENGINE = MergeTree ORDER BY at TTL toDateTime(at) + INTERVAL 1 DAY`,
+    ],
   },
 ];
 
