@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { AlertTemplate, CollectorPart } from "@vigil/plugin-sdk";
 import type { PushHub } from "./agents/push-hub.js";
+import type { PushRelay } from "./agents/push-relay.js";
 import type { AgentStore } from "./agents/store.js";
 import type { ApiKey, KeyStore } from "./auth/key-store.js";
 import type { LoginLimiter } from "./auth/login-limiter.js";
@@ -25,6 +26,10 @@ export interface Services {
   agents: AgentStore;
   /** Open agent push streams of this replica. */
   agentHub: PushHub;
+  /** Pushes to agents on every replica: delivered here at once, relayed to the others through storage. */
+  push: PushRelay;
+  /** This process's id among the replicas sharing the storage. */
+  replica: string;
   /** Collector parts of the plugins named in the configuration. */
   parts: CollectorPart[];
   metrics: Metrics;

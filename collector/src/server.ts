@@ -1,9 +1,12 @@
 import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
+import type { ClickHouseClient } from "@clickhouse/client";
 import type { Logger } from "pino";
 import { createPushHub } from "./agents/push-hub.js";
+import { createPushRelay } from "./agents/push-relay.js";
 import { createAgentStore } from "./agents/store.js";
 import type { Services } from "./app-env.js";
 import { createApp } from "./app.js";
@@ -62,7 +65,16 @@ export function storageTargetFrom(config: CollectorConfig): StorageTarget {
 export async function startCollector(
   config: CollectorConfig,
   log: Logger,
-  options: { onBootstrapToken?: (token: string) => void; onBootstrapAdmin?: (admin: { email: string; password?: string }) => void } = {},
+  options: {
+    onBootstrapToken?: (token: string) => void;
+    onBootstrapAdmin?: (admin: { email: string; password?: string }) => void;
+    /**
+     * Storage shared with other collectors in this process (replicas in one test
+     * process: chDB binds a data directory to one process, so they share its client).
+     * It is not closed by this collector.
+     */
+    client?: ClickHouseClient;
+  } = {},
 ): Promise<RunningCollector> {
   // Plugins first: a missing or broken one stops the start before anything is opened.
   const parts = await loadCollectorParts(config.plugins);
@@ -71,7 +83,8 @@ export async function startCollector(
   // A broken rule file stops the start here, with the file and field named.
   const alertFiles = readAlertFiles(config.alertFiles, secrets);
   const target = storageTargetFrom(config);
-  const client = createStorageClient(target);
+  const client = options.client ?? createStorageClient(target);
+  const closeClient = () => (options.client ? Promise.resolve() : client.close());
   const db = openDatabase(client, target.database);
   const metrics = createMetrics();
   const keys = createKeyStore(db, log);
@@ -79,6 +92,10 @@ export async function startCollector(
   const writer = createEventWriter(db, config.writer, metrics, log);
   const agents = createAgentStore(db, log);
   const agentHub = createPushHub(log);
+  // This process among the collector replicas sharing the storage (several may share a host, or a process in tests).
+  const replica = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const push = createPushRelay(db, agentHub, log.child({ component: "push-relay" }), { replica });
+  let relayStarted = false;
   const alerting = config.alerting === "on";
   let notReady: string | undefined = "starting";
   let bootstrapToken: string | undefined;
@@ -142,6 +159,8 @@ export async function startCollector(
     dashboardDir: config.dashboardDir,
     agents,
     agentHub,
+    push,
+    replica,
     parts,
     metrics,
     alerts,
@@ -182,6 +201,10 @@ export async function startCollector(
       await users.reload();
       // Rule files are applied on every start, so the files stay the truth (GitOps).
       await applyAlertFiles(alertFiles, alerts, log);
+      if (!relayStarted) {
+        await push.start();
+        relayStarted = true;
+      }
       notReady = undefined;
       if (alerting && !alertsStarted) {
         alertsStarted = true;
@@ -219,7 +242,7 @@ export async function startCollector(
   } catch (error) {
     // Two routes for one path (a plugin clash): undo what was started, then report.
     clearInterval(probe);
-    await client.close();
+    await closeClient();
     throw error;
   }
   const server = await new Promise<Server>((resolve, reject) => {
@@ -243,6 +266,7 @@ export async function startCollector(
       const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
       // Agent push streams never end by themselves: end them, or shutdown waits the grace period.
       agentHub.close();
+      await push.stop();
       live.close();
       await stopTasks?.();
       await alerts.stop();
@@ -250,7 +274,7 @@ export async function startCollector(
       await Promise.race([serverClosed, delay(SHUTDOWN_GRACE_MS)]);
       clearInterval(idleSweep);
       server.closeAllConnections();
-      await client.close();
+      await closeClient();
       log.info("collector stopped");
     })();
     return closing;

@@ -9,6 +9,8 @@ let env: Awaited<ReturnType<typeof startInProcess>>;
 let a: { token: string; keyId: string };
 let b: { token: string; keyId: string };
 let aExtraKeyId: string;
+let aUserId: string;
+const A_USER = { email: "a-user@example.com", password: "tenant a password" };
 /** Tenant A's alerting entities, which B must never see or change. */
 const aAlerts = { channel: "", route: "", rule: "", silence: "" };
 /** An agent id both tenants use: each tenant must only ever see its own. */
@@ -27,6 +29,9 @@ beforeAll(async () => {
   b = { token: tb.json.token, keyId: tb.json.key.id };
   const stored = await env.request("POST", "/v1/events", { token: a.token, body: [eventFor("a"), eventFor("a")], headers: { "vigil-batch-id": "tenant-a-batch-1" } });
   expect(stored.status).toBe(202);
+  const user = await env.request("POST", "/api/users", { token: a.token, body: { ...A_USER, name: "A", role: "editor" } });
+  expect(user.status).toBe(201);
+  aUserId = user.json.user.id;
   const extra = await env.request("POST", "/api/keys", { token: a.token, body: { name: "a reader", scopes: ["read"] } });
   aExtraKeyId = extra.json.key.id;
   const hb = await env.request("POST", "/v1/agents/heartbeat", { token: a.token, body: aHeartbeat });
@@ -442,6 +447,79 @@ const walk: { method: string; path: string; check: () => Promise<void> }[] = [
       const res = await env.request("GET", "/health", { token: b.token });
       expect(res.status).toBe(200);
       expect(res.text).not.toContain("tenant-a");
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/users",
+    check: async () => {
+      const res = await env.request("GET", "/api/users", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(res.json)).not.toContain(A_USER.email);
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/users",
+    check: async () => {
+      const res = await env.request("POST", "/api/users", { token: b.token, body: { email: "b-user@example.com", name: "B", role: "admin", password: "tenant b password" } });
+      expect(res.status).toBe(201);
+      expect(res.json.user.tenant).toBe("tenant-b");
+      expect(JSON.stringify((await env.request("GET", "/api/users", { token: a.token })).json)).not.toContain("b-user@example.com");
+    },
+  },
+  {
+    method: "PUT",
+    path: "/api/users/:id",
+    check: async () => {
+      expect((await env.request("PUT", `/api/users/${aUserId}`, { token: b.token, body: { role: "admin", password: "taken over by b" } })).status).toBe(404);
+      const users = (await env.request("GET", "/api/users", { token: a.token })).json.users;
+      expect(users.find((u: { id: string }) => u.id === aUserId).role).toBe("editor");
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/api/users/:id",
+    check: async () => {
+      expect((await env.request("DELETE", `/api/users/${aUserId}`, { token: b.token })).status).toBe(404);
+      expect((await env.request("GET", "/api/users", { token: a.token })).json.users.map((u: { id: string }) => u.id)).toContain(aUserId);
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/session",
+    check: async () => {
+      // A session belongs to its user's tenant, whatever else the request carries.
+      const res = await env.request("POST", "/api/session", { token: b.token, body: A_USER });
+      expect(res.status).toBe(200);
+      expect(res.json.user.tenant).toBe("tenant-a");
+      expect((await env.request("POST", "/api/session", { token: null, body: { ...A_USER, password: "tenant b password" } })).status).toBe(401);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/session",
+    check: async () => {
+      const res = await env.request("GET", "/api/session", { token: b.token });
+      expect(res.status).toBe(400);
+      expect(res.json.error.message).toContain("API key");
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/api/session",
+    check: async () => {
+      expect((await env.request("DELETE", "/api/session", { token: b.token })).status).toBe(204);
+    },
+  },
+  {
+    method: "GET",
+    path: "/*",
+    check: async () => {
+      // The dashboard's files (or the "not built" page) hold no tenant's data.
+      const res = await env.request("GET", "/agents", { token: b.token });
+      expect([200, 503]).toContain(res.status);
+      expect(res.text).not.toMatch(/tenant-a|a-user@example.com/);
     },
   },
   {

@@ -40,11 +40,10 @@ export function sseFrame(event: string, data: unknown): string {
 }
 
 /**
- * The open agent push streams of this collector, keyed by tenant + agent id. An admin's
- * config change or command reaches the streams connected to this replica only: with
- * several replicas behind a load balancer, an agent connected elsewhere gets a config
- * change from its backup poll (GET /v1/agents/config), and a command is reported as
- * delivered to 0 streams. Cross-replica fan-out is out of scope for now.
+ * The open agent push streams of this collector, keyed by tenant + agent id. It reaches
+ * the streams connected to this replica only; the push relay (push-relay.ts) carries
+ * each push to the other replicas, and an agent that missed one still gets configs from
+ * its backup poll (GET /v1/agents/config).
  */
 export function createPushHub(log: Logger) {
   const byAgent = new Map<string, Set<Internal>>();

@@ -49,13 +49,14 @@ function storedKey(row: KeyRow, deleted: boolean) {
 /**
  * Keys and tenants live in ClickHouse (ReplacingMergeTree, read with FINAL) and are
  * cached here, keyed by key hash. A local write reloads at once; keys written by another
- * collector replica are picked up by the periodic reload, or sooner when an unknown key
- * is presented.
+ * collector replica are found at once: an unknown key is looked up on its own.
  */
 export function createKeyStore(db: Database, log: Logger) {
   let byHash = new Map<string, KeyRow>();
   let loadedAt = 0;
   let loading: Promise<void> | undefined;
+  /** Unknown key hashes and when they were last looked up, so a flood of bad keys costs one query per key per second. */
+  const misses = new Map<string, number>();
 
   function reload(): Promise<void> {
     loading ??= (async () => {
@@ -72,8 +73,7 @@ export function createKeyStore(db: Database, log: Logger) {
 
   async function authenticate(token: string): Promise<ApiKey | undefined> {
     const hash = hashToken(token);
-    const age = Date.now() - loadedAt;
-    if (age > RELOAD_INTERVAL_MS || (!byHash.has(hash) && age > MISS_RELOAD_MIN_GAP_MS)) {
+    if (Date.now() - loadedAt > RELOAD_INTERVAL_MS) {
       try {
         await reload();
       } catch (error) {
@@ -82,8 +82,25 @@ export function createKeyStore(db: Database, log: Logger) {
         log.warn({ err: (error as Error).message.split("\n")[0] }, "reloading API keys failed; using the cached keys");
       }
     }
-    const row = byHash.get(hash);
+    let row = byHash.get(hash);
+    if (!row && !recentlyMissed(hash)) {
+      // A key made on another replica a moment ago: look it up alone, at most once a second per unknown key.
+      try {
+        [row] = await db.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM ${db.table("api_keys")} FINAL WHERE hash = {hash:String} AND is_deleted = 0`, { hash });
+        if (row) byHash.set(hash, row);
+        else misses.set(hash, Date.now());
+      } catch {
+        // Storage is away: an unknown key stays unknown.
+      }
+    }
     return row ? publicKey(row) : undefined;
+  }
+
+  function recentlyMissed(hash: string): boolean {
+    const at = misses.get(hash);
+    if (at !== undefined && Date.now() - at < MISS_RELOAD_MIN_GAP_MS) return true;
+    if (misses.size > 10_000) misses.clear();
+    return false;
   }
 
   /** Creates a key in the scope's tenant. The token is returned once and never stored. */

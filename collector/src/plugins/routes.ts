@@ -90,7 +90,7 @@ function mount(app: Hono<AppEnv>, services: Services, part: CollectorPart, route
         emit: (events) => emitFromPart(services.writer, part.name, c.get("scope").tenant, events),
         key: { id: key.id, scopes: key.scopes },
         agents: {
-          broadcast: (command) => services.agentHub.broadcastCommand(key.tenant, parseInput(agentCommandSchema, command)),
+          broadcast: (command) => services.push.publish(key.tenant, { kind: "broadcast", agent_id: "", data: parseInput(agentCommandSchema, command) }),
           list: () => listAgentViews(services, c.get("scope")),
         },
       });

@@ -70,7 +70,7 @@ export function agentRoutes(services: Services) {
     const { config } = parseInput(putConfigSchema, await readJson(c.req.raw));
     const scope = c.get("scope");
     const stored = await services.agents.setConfig(scope, id, config);
-    const pushed = services.agentHub.pushConfig(scope.tenant, id, { version: stored.version, config: stored.config });
+    const pushed = services.push.publish(scope.tenant, { kind: "config", agent_id: id, data: { version: stored.version, config: stored.config } });
     services.log.info({ tenant: scope.tenant, agent_id: id, config_version: stored.version, streams: pushed }, "agent remote config pushed");
     return c.json({ version: stored.version });
   });
@@ -79,7 +79,7 @@ export function agentRoutes(services: Services) {
     const id = agentIdParam(c);
     const command = parseInput(agentCommandSchema, await readJson(c.req.raw));
     const scope = c.get("scope");
-    const delivered = services.agentHub.pushCommand(scope.tenant, id, command);
+    const delivered = services.push.publish(scope.tenant, { kind: "command", agent_id: id, data: command });
     services.log.info({ tenant: scope.tenant, agent_id: id, command: command.name, plugin: command.plugin, delivered }, "agent command sent");
     return c.json({ delivered }, 202);
   });

@@ -248,6 +248,24 @@ export const coreMigrations: Migration[] = [
       `CREATE TABLE IF NOT EXISTS ${table("storage_probe")} (at DateTime64(3, 'UTC'), replica String)
       ENGINE = MergeTree ORDER BY at TTL toDateTime(at) + INTERVAL 1 DAY`,
     ],
+  },  {
+    version: 9,
+    name: "agent push log",
+    // Config changes and commands for agents, so every collector replica can deliver
+    // those made on another one to the agents connected to it. ClickHouse stamps `at`
+    // (one clock for all replicas); rows are only needed for seconds, kept an hour.
+    statements: ({ table }) => [
+      `CREATE TABLE IF NOT EXISTS ${table("push_log")} (
+        at       DateTime64(3, 'UTC') DEFAULT now64(3),
+        id       String,
+        tenant   LowCardinality(String),
+        origin   String,
+        kind     LowCardinality(String),
+        agent_id String,
+        payload  String CODEC(ZSTD(1))
+      )
+      ENGINE = MergeTree ORDER BY (at, id) TTL toDateTime(at) + INTERVAL 1 HOUR`,
+    ],
   },
 ];
 

@@ -1,0 +1,118 @@
+import { randomUUID } from "node:crypto";
+import type { AgentCommand, VersionedConfig } from "@vigil/plugin-sdk";
+import type { Logger } from "pino";
+import type { Database } from "../storage/database.js";
+import type { PushHub } from "./push-hub.js";
+
+/**
+ * Pushes that reach agents connected to *other* collector replicas. Each push is
+ * delivered to this replica's streams at once and written to `push_log`; every replica
+ * reads the log a few times a second and delivers what other replicas wrote to its own
+ * streams. ClickHouse stamps each row (one clock for all replicas), and a look-back
+ * window with a set of ids already seen covers rows that become visible late.
+ *
+ * Guarantee: at most once per stream, best effort. A replica that misses a row (it was
+ * down) leaves the agent to its backup poll, as before.
+ */
+export type RelayedPush =
+  | { kind: "config"; agent_id: string; data: VersionedConfig }
+  | { kind: "command"; agent_id: string; data: AgentCommand }
+  | { kind: "broadcast"; agent_id: ""; data: AgentCommand };
+
+interface LogRow {
+  id: string;
+  tenant: string;
+  origin: string;
+  kind: RelayedPush["kind"];
+  agent_id: string;
+  payload: string;
+  at_ms: number;
+}
+
+const POLL_MS = 250;
+const LOOK_BACK_MS = 10_000;
+
+export function createPushRelay(db: Database, hub: PushHub, log: Logger, options: { replica: string; pollMs?: number }) {
+  const seen = new Map<string, number>();
+  let since = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let polling = false;
+  let failing = false;
+  const pending = new Set<Promise<void>>();
+
+  function deliverLocally(tenant: string, push: RelayedPush): number {
+    if (push.kind === "config") return hub.pushConfig(tenant, push.agent_id, push.data);
+    if (push.kind === "command") return hub.pushCommand(tenant, push.agent_id, push.data);
+    return hub.broadcastCommand(tenant, push.data);
+  }
+
+  /**
+   * Delivers to this replica's streams now and logs the push for the other replicas
+   * (in the background: the caller's answer does not wait for it); returns the local
+   * deliveries.
+   */
+  function publish(tenant: string, push: RelayedPush): number {
+    const delivered = deliverLocally(tenant, push);
+    const row = { id: randomUUID(), tenant, origin: options.replica, kind: push.kind, agent_id: push.agent_id, payload: JSON.stringify(push.data) };
+    const written: Promise<void> = db
+      .insert("push_log", [row])
+      .catch((error: unknown) => log.warn({ err: (error as Error).message.split("\n")[0], kind: push.kind }, "logging a push for the other replicas failed; their agents get it from the backup poll"));
+    pending.add(written);
+    void written.finally(() => pending.delete(written));
+    return delivered;
+  }
+
+  async function poll(): Promise<void> {
+    if (polling) return;
+    polling = true;
+    try {
+      const rows = await db.query<LogRow>(
+        `SELECT id, tenant, origin, kind, agent_id, payload, toUnixTimestamp64Milli(at) AS at_ms
+         FROM ${db.table("push_log")}
+         WHERE at >= fromUnixTimestamp64Milli({since:Int64}) AND origin != {replica:String}
+         ORDER BY at, id`,
+        { since: Math.max(0, since - LOOK_BACK_MS), replica: options.replica },
+      );
+      for (const row of rows) {
+        const at = Number(row.at_ms);
+        since = Math.max(since, at);
+        if (seen.has(row.id)) continue;
+        seen.set(row.id, at);
+        deliverLocally(row.tenant, { kind: row.kind, agent_id: row.agent_id, data: JSON.parse(row.payload) } as RelayedPush);
+      }
+      for (const [id, at] of seen) if (at < since - 2 * LOOK_BACK_MS) seen.delete(id);
+      if (failing) log.info("reading the push log works again");
+      failing = false;
+    } catch (error) {
+      if (!failing) log.warn({ err: (error as Error).message.split("\n")[0] }, "reading the push log failed; agents on other replicas' pushes wait for their backup poll");
+      failing = true;
+    } finally {
+      polling = false;
+    }
+  }
+
+  return {
+    publish,
+    /** Starts reading the log from now: pushes written before this replica started are the backup poll's. */
+    async start(): Promise<void> {
+      const [row] = await db.query<{ now_ms: number }>("SELECT toUnixTimestamp64Milli(now64(3)) AS now_ms");
+      since = Number(row?.now_ms ?? Date.now());
+      // Rows already in the window are old news for a replica that just started.
+      const old = await db.query<{ id: string; at_ms: number }>(
+        `SELECT id, toUnixTimestamp64Milli(at) AS at_ms FROM ${db.table("push_log")} WHERE at >= fromUnixTimestamp64Milli({since:Int64})`,
+        { since: since - LOOK_BACK_MS },
+      );
+      for (const r of old) seen.set(r.id, Number(r.at_ms));
+      timer = setInterval(() => void poll(), options.pollMs ?? POLL_MS);
+      timer.unref();
+    },
+    /** Stops reading; waits for pushes still being logged. */
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await Promise.all([...pending]);
+    },
+  };
+}
+
+export type PushRelay = ReturnType<typeof createPushRelay>;
