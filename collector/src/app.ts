@@ -8,7 +8,7 @@ import { UnscopedQueryError } from "./storage/tenant-scope.js";
 import { agentProtocolRoutes } from "./routes/agent-protocol.js";
 import { agentRoutes } from "./routes/agents.js";
 import { alertRoutes } from "./routes/alerts/index.js";
-import { eventRoutes } from "./routes/events.js";
+import { eventQueryRoutes, eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { keyRoutes } from "./routes/keys.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
@@ -30,6 +30,7 @@ export function createApp(services: Services) {
   app.route("/v1/events", eventRoutes(services));
   app.route("/v1/logs", logRoutes(services));
   app.route("/v1/agents", agentProtocolRoutes(services));
+  app.route("/api/events", eventQueryRoutes(services));
   app.route("/api/stats", statsRoutes(services));
   app.route("/api/keys", keyRoutes(services));
   app.route("/api/session", sessionRoutes(services));

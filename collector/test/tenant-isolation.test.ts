@@ -97,6 +97,16 @@ const walk: { method: string; path: string; check: () => Promise<void> }[] = [
     },
   },
   {
+    method: "GET",
+    path: "/api/events",
+    check: async () => {
+      const res = await env.request("GET", "/api/events?limit=1000&attr.owner=a", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(res.json.events).toEqual([]);
+      expect((await env.request("GET", "/api/events?attr.owner=a", { token: a.token })).json.events).toHaveLength(2);
+    },
+  },
+  {
     method: "POST",
     path: "/v1/events",
     check: async () => {

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Handler } from "hono";
 import { trace } from "@opentelemetry/api";
 import {
   BATCH_ID_HEADER,
@@ -59,11 +59,17 @@ export function eventRoutes(services: Services) {
       }),
   );
 
-  app.get("/", requireScope("read", services), async (c) => {
-    const page = await listEvents(c.get("scope"), parseListEventsQuery(c.req.queries()));
-    return c.json(page);
-  });
+  app.get("/", requireScope("read", services), listEventsHandler);
 
+  return app;
+}
+
+const listEventsHandler: Handler<AppEnv> = async (c) => c.json(await listEvents(c.get("scope"), parseListEventsQuery(c.req.queries())));
+
+/** `GET /api/events` — the same query as `GET /v1/events`, under the user API where the dashboard reads. */
+export function eventQueryRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  app.get("/", authenticate(services), requireScope("read", services), listEventsHandler);
   return app;
 }
 
