@@ -36,6 +36,8 @@ describe("a full disk", () => {
     const refused = await eventually(() => callApi(collector, "POST", "/v1/events", [event()]), (r) => r.status === 503, 20_000, "a 503 once the disk is full");
     expect(refused.json.error.message).toContain("NOT_ENOUGH_SPACE");
     expect((await health()).body.storage).toContain("NOT_ENOUGH_SPACE");
+    // Liveness is the process's alone: nothing to restart for.
+    expect((await fetch(`${collector.url}/health/live`)).status).toBe(200);
     // The write probe runs every 2 s; pings still succeed, yet ingest stays refused.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect((await health()).status).toBe(503);

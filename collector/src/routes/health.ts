@@ -11,10 +11,24 @@ export function healthRoutes(services: Services) {
       storage: problem === undefined ? "ok" : problem,
       version: services.version,
       uptime_s: Math.round((Date.now() - services.startedAt) / 1000),
-      // Paused while storage is down: no false "no data" alerts from an outage.
-      alerting: !services.alerting ? "off" : problem !== undefined || services.alerts.paused() !== undefined ? "paused" : "running",
+      alerting: alertingRole(services, problem),
     };
     return c.json(body, problem === undefined ? 200 : 503);
   });
+  // Liveness: the process and its event loop answer, whatever storage does. A restart
+  // would not bring ClickHouse back, and agents buffer meanwhile; readiness is `/health`.
+  app.get("/live", (c) => c.json({ status: "ok", version: services.version, uptime_s: Math.round((Date.now() - services.startedAt) / 1000) }));
   return app;
+}
+
+/**
+ * What this replica does about alerts: `leader` (it holds the alert lease and evaluates
+ * rules), `follower` (another replica does), `paused` (storage is down: no false "no
+ * data" alerts from an outage) or `off` (VIGIL_ALERTING=off).
+ */
+function alertingRole(services: Services, storageProblem: string | undefined): "leader" | "follower" | "paused" | "off" {
+  if (!services.alerting) return "off";
+  if (storageProblem !== undefined) return "paused";
+  if (!services.alerts.leading()) return "follower";
+  return services.alerts.paused() === undefined ? "leader" : "paused";
 }
