@@ -33,7 +33,15 @@ export async function startDashboardStack(options: { env?: Record<string, string
 
   /** Waits for the page's first meaningful render (see dashboard/src/lib/ready.ts). */
   async function ready(page: Page, name?: string): Promise<void> {
-    await page.waitForFunction((want) => (want ? document.body.dataset.ready === want : Boolean(document.body.dataset.ready)), name, { timeout: 20_000 });
+    // Runs in the page (the tests compile without the DOM library, hence `globalThis`).
+    await page.waitForFunction(
+      (want) => {
+        const ready = (globalThis as any).document.body.dataset.ready as string | undefined;
+        return want ? ready === want : Boolean(ready);
+      },
+      name,
+      { timeout: 20_000 },
+    );
   }
 
   return {
