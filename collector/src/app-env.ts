@@ -35,7 +35,7 @@ export interface Services {
   metrics: Metrics;
   /** Rules, channels, routes, silences, states and the outbox. */
   alerts: AlertEngine;
-  /** Whether this process evaluates rules and sends notifications (VIGIL_ALERTING). */
+  /** Whether this process takes part in the alert lease, so may evaluate rules and send notifications (VIGIL_ALERTING). */
   alerting: boolean;
   /** Seals and opens alert channel secrets. */
   secrets: SecretBox;

@@ -39,7 +39,14 @@ Environment only:
   VIGIL_SECRET_KEY       key (16+ characters) that encrypts alert channel secrets; without
                          it one is generated in <data dir>/secret.key. Replicas must share it
   VIGIL_EXTERNAL_URL     the collector's public URL, linked from notifications
-  VIGIL_ALERTING         "off" stops this process evaluating rules and sending notifications
+  VIGIL_ALERTING         "on" (default): take part in the alert lease — of the collectors
+                         sharing a ClickHouse, the one holding it evaluates rules and sends
+                         notifications, another takes over when it stops. "off": never
+                         evaluate or send here (serve the API and ingest only)
+  VIGIL_LEASE_SECONDS    how long the alert lease lasts unless renewed: a collector that
+                         stops renewing it is replaced within this long (default 15)
+  VIGIL_LEASE_RENEW_SECONDS  how often the holder renews it; at most half of
+                         VIGIL_LEASE_SECONDS (default 5)
   OTEL_EXPORTER_OTLP_ENDPOINT  export the collector's own traces over OTLP/HTTP
 
 Signals: SIGTERM or SIGINT stops accepting, stores every queued batch, closes storage and
@@ -78,6 +85,10 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
   if (values.help) return HELP;
   if (values.version) return VERSION;
   const pick = (flag: string | undefined, name: string) => flag ?? (env[name] === "" ? undefined : env[name]);
+  const alertLease = {
+    seconds: pick(undefined, "VIGIL_LEASE_SECONDS"),
+    renewSeconds: pick(undefined, "VIGIL_LEASE_RENEW_SECONDS"),
+  };
   const writer = {
     maxRows: pick(undefined, "VIGIL_FLUSH_ROWS"),
     maxBytes: pick(undefined, "VIGIL_FLUSH_BYTES"),
@@ -104,6 +115,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
     secretKey: pick(undefined, "VIGIL_SECRET_KEY"),
     externalUrl: pick(undefined, "VIGIL_EXTERNAL_URL"),
     alerting: pick(undefined, "VIGIL_ALERTING"),
+    alertLease: Object.fromEntries(Object.entries(alertLease).filter(([, v]) => v !== undefined)),
     writer: Object.fromEntries(Object.entries(writer).filter(([, v]) => v !== undefined)),
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as CollectorConfigInput;
@@ -128,6 +140,8 @@ const SETTING_NAMES: Record<string, string> = {
   secretKey: "VIGIL_SECRET_KEY",
   externalUrl: "VIGIL_EXTERNAL_URL",
   alerting: "VIGIL_ALERTING",
+  "alertLease.seconds": "VIGIL_LEASE_SECONDS",
+  "alertLease.renewSeconds": "VIGIL_LEASE_RENEW_SECONDS",
   "writer.maxRows": "VIGIL_FLUSH_ROWS",
   "writer.maxBytes": "VIGIL_FLUSH_BYTES",
   "writer.maxDelayMs": "VIGIL_FLUSH_MS",

@@ -74,7 +74,34 @@ export const collectorConfigSchema = z
     alerting: z
       .enum(["on", "off"], { error: 'VIGIL_ALERTING is "on" or "off"' })
       .default("on")
-      .describe("Evaluate alert rules and send notifications in this process (VIGIL_ALERTING)."),
+      .describe(
+        'Take part in the alert lease: of the replicas sharing a storage with "on", the one holding the lease evaluates rules and sends notifications; "off" never does (VIGIL_ALERTING).',
+      ),
+    alertLease: z
+      .object({
+        seconds: z.coerce
+          .number({ error: "VIGIL_LEASE_SECONDS must be a number of seconds" })
+          .min(1, "VIGIL_LEASE_SECONDS must be at least 1")
+          .max(3600, "VIGIL_LEASE_SECONDS must be at most 3600")
+          .default(15)
+          .describe("How long the alert lease lasts unless renewed: a replica that stops renewing it is replaced within this long (VIGIL_LEASE_SECONDS)."),
+        renewSeconds: z.coerce
+          .number({ error: "VIGIL_LEASE_RENEW_SECONDS must be a number of seconds" })
+          .positive("VIGIL_LEASE_RENEW_SECONDS must be more than 0")
+          .default(5)
+          .describe("How often the replica holding the alert lease renews it; at most half of VIGIL_LEASE_SECONDS (VIGIL_LEASE_RENEW_SECONDS)."),
+      })
+      .strict()
+      .superRefine((lease, ctx) => {
+        if (lease.renewSeconds > lease.seconds / 2) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["renewSeconds"],
+            message: `must be at most half of VIGIL_LEASE_SECONDS (${lease.seconds}), so a renewal that fails is retried before the lease runs out; it is ${lease.renewSeconds}`,
+          });
+        }
+      })
+      .prefault({}),
     logFormat: z.enum(["json", "pretty", "auto"]).default("auto").describe("Log format (--log-format, VIGIL_LOG_FORMAT)."),
     logLevel: z
       .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])

@@ -88,6 +88,17 @@ export function createMetrics() {
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),
+    alertLeader: new Gauge({
+      name: "vigil_alert_leader",
+      help: "1 while this replica holds the alert lease (it evaluates rules and sends notifications), else 0.",
+      registers: [registry],
+    }),
+    alertLeaseChanges: new Counter({
+      name: "vigil_alert_lease_changes_total",
+      help: "Times this replica gained or lost the alert lease, by change (gained, lost).",
+      labelNames: ["change"] as const,
+      registers: [registry],
+    }),
     alertOutboxPending: new Gauge({
       name: "vigil_alert_outbox_pending",
       help: "Notifications written to the outbox and not yet accepted by their destination.",

@@ -25,6 +25,7 @@ import { loadCollectorParts } from "./plugins/load.js";
 import { runPluginMigrations } from "./plugins/migrations.js";
 import { startPluginTasks } from "./plugins/tasks.js";
 import { createAlertEngine } from "./alerts/engine.js";
+import { createLease } from "./cluster/lease.js";
 import { applyAlertFiles, readAlertFiles } from "./alerts/files.js";
 import { openSecretBox } from "./alerts/secrets.js";
 import { collectTemplates } from "./alerts/templates.js";
@@ -93,7 +94,8 @@ export async function startCollector(
   const agents = createAgentStore(db, log);
   const agentHub = createPushHub(log);
   // This process among the collector replicas sharing the storage (several may share a host, or a process in tests).
-  const replica = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const thisProcess = `${hostname()}:${process.pid}`;
+  const replica = `${thisProcess}:${randomBytes(3).toString("hex")}`;
   const push = createPushRelay(db, agentHub, log.child({ component: "push-relay" }), { replica });
   let relayStarted = false;
   const alerting = config.alerting === "on";
@@ -116,13 +118,37 @@ export async function startCollector(
   /** A real one-row insert: what "storage is back" must mean for ingest (a full disk still answers pings). */
   async function probeWrite(): Promise<string | undefined> {
     try {
-      await withTimeout(db.insert("storage_probe", [{ at: Date.now(), replica: `${hostname()}:${process.pid}` }]), PROBE_TIMEOUT_MS);
+      await withTimeout(db.insert("storage_probe", [{ at: Date.now(), replica: thisProcess }]), PROBE_TIMEOUT_MS);
       return undefined;
     } catch (error) {
       return describeStorageError(error);
     }
   }
 
+  let stopTasks: (() => Promise<void>) | undefined;
+  // Of the replicas sharing the storage, the one holding this lease evaluates rules, sends
+  // notifications and runs the plugins' collector tasks; the others follow.
+  const alertLease = createLease({
+    db,
+    name: "alerting",
+    holder: replica,
+    periodMs: config.alertLease.seconds * 1000,
+    renewEveryMs: config.alertLease.renewSeconds * 1000,
+    log: log.child({ component: "alert-lease" }),
+    metrics: { holding: metrics.alertLeader, changes: metrics.alertLeaseChanges },
+    // Only one process can open an embedded data directory: a lease held by another one is
+    // left over from a crash, so a restart need not wait for it to run out.
+    ...(target.kind === "embedded" ? { isLeftover: (holder: string) => !holder.startsWith(`${thisProcess}:`) } : {}),
+    async onGained() {
+      await alerts.lead();
+      stopTasks = startPluginTasks(parts, { db, writer, log });
+    },
+    async onLost() {
+      await stopTasks?.();
+      stopTasks = undefined;
+      await alerts.follow();
+    },
+  });
   const alerts = createAlertEngine({
     db,
     metrics,
@@ -130,9 +156,11 @@ export async function startCollector(
     secrets,
     storageProblem: () => notReady ?? writer.storageProblem(),
     probeStorage: () => probeStorage(),
+    holdsLease: () => alertLease.held(),
     externalUrl: config.externalUrl,
   });
-  if (alerting) writer.onStored((rows) => alerts.onStored(rows));
+  // Every replica matches event rules against what it stores; only the leader fires, the others relay.
+  writer.onStored((rows) => alerts.onStored(rows));
   const live = createLiveHub({
     topics: [
       { topic: eventsTopic, storage: (tenant) => scopeToTenant(db, tenant) },
@@ -175,8 +203,8 @@ export async function startCollector(
     probeStorage,
   };
 
-  let alertsStarted = false;
-  let stopTasks: (() => Promise<void>) | undefined;
+  let alertsWatching = false;
+  let leaseStarted = false;
   let preparing = false;
   let listening = false;
   async function prepareStorage(): Promise<boolean> {
@@ -206,12 +234,13 @@ export async function startCollector(
         relayStarted = true;
       }
       notReady = undefined;
-      if (alerting && !alertsStarted) {
-        alertsStarted = true;
-        await alerts.start();
-        stopTasks = startPluginTasks(parts, { db, writer, log });
-      } else if (!alerting) {
-        await alerts.keepConfigurationFresh();
+      if (!alertsWatching) {
+        await alerts.keepFresh();
+        alertsWatching = true;
+      }
+      if (alerting && !leaseStarted) {
+        leaseStarted = true;
+        await alertLease.start();
       }
       log.info({ storage: describeTarget(target) }, "storage ready");
       return true;
@@ -242,6 +271,9 @@ export async function startCollector(
   } catch (error) {
     // Two routes for one path (a plugin clash): undo what was started, then report.
     clearInterval(probe);
+    await alertLease.stop();
+    await alerts.stop();
+    await push.stop();
     await closeClient();
     throw error;
   }
@@ -268,9 +300,11 @@ export async function startCollector(
       agentHub.close();
       await push.stop();
       live.close();
-      await stopTasks?.();
-      await alerts.stop();
+      // The lease goes first, handed back once this replica stopped evaluating, so another takes over at once.
+      await alertLease.stop();
+      // Queued events are stored before the engine stops: their event rule matches go to the new leader.
       await writer.close();
+      await alerts.stop();
       await Promise.race([serverClosed, delay(SHUTDOWN_GRACE_MS)]);
       clearInterval(idleSweep);
       server.closeAllConnections();

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AgentCommand, VersionedConfig } from "@vigil/plugin-sdk";
 import type { Logger } from "pino";
 import type { Database } from "../storage/database.js";
+import { createLogTail } from "../storage/log-tail.js";
 import type { PushHub } from "./push-hub.js";
 
 /**
@@ -22,22 +23,15 @@ export type RelayedPush =
 interface LogRow {
   id: string;
   tenant: string;
-  origin: string;
   kind: RelayedPush["kind"];
   agent_id: string;
   payload: string;
-  at_ms: number;
 }
 
 const POLL_MS = 250;
 const LOOK_BACK_MS = 10_000;
 
 export function createPushRelay(db: Database, hub: PushHub, log: Logger, options: { replica: string; pollMs?: number }) {
-  const seen = new Map<string, number>();
-  let since = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let polling = false;
-  let failing = false;
   const pending = new Set<Promise<void>>();
 
   function deliverLocally(tenant: string, push: RelayedPush): number {
@@ -45,6 +39,22 @@ export function createPushRelay(db: Database, hub: PushHub, log: Logger, options
     if (push.kind === "command") return hub.pushCommand(tenant, push.agent_id, push.data);
     return hub.broadcastCommand(tenant, push.data);
   }
+
+  const tail = createLogTail<LogRow>(db, {
+    table: "push_log",
+    columns: "tenant, kind, agent_id, payload",
+    where: { sql: "origin != {replica:String}", params: { replica: options.replica } },
+    pollMs: options.pollMs ?? POLL_MS,
+    lookBackMs: LOOK_BACK_MS,
+    deliver: (rows) => {
+      for (const row of rows) deliverLocally(row.tenant, { kind: row.kind, agent_id: row.agent_id, data: JSON.parse(row.payload) } as RelayedPush);
+    },
+    log,
+    messages: {
+      failed: "reading the push log failed; agents on other replicas' pushes wait for their backup poll",
+      recovered: "reading the push log works again",
+    },
+  });
 
   /**
    * Delivers to this replica's streams now and logs the push for the other replicas
@@ -62,54 +72,13 @@ export function createPushRelay(db: Database, hub: PushHub, log: Logger, options
     return delivered;
   }
 
-  async function poll(): Promise<void> {
-    if (polling) return;
-    polling = true;
-    try {
-      const rows = await db.query<LogRow>(
-        `SELECT id, tenant, origin, kind, agent_id, payload, toUnixTimestamp64Milli(at) AS at_ms
-         FROM ${db.table("push_log")}
-         WHERE at >= fromUnixTimestamp64Milli({since:Int64}) AND origin != {replica:String}
-         ORDER BY at, id`,
-        { since: Math.max(0, since - LOOK_BACK_MS), replica: options.replica },
-      );
-      for (const row of rows) {
-        const at = Number(row.at_ms);
-        since = Math.max(since, at);
-        if (seen.has(row.id)) continue;
-        seen.set(row.id, at);
-        deliverLocally(row.tenant, { kind: row.kind, agent_id: row.agent_id, data: JSON.parse(row.payload) } as RelayedPush);
-      }
-      for (const [id, at] of seen) if (at < since - 2 * LOOK_BACK_MS) seen.delete(id);
-      if (failing) log.info("reading the push log works again");
-      failing = false;
-    } catch (error) {
-      if (!failing) log.warn({ err: (error as Error).message.split("\n")[0] }, "reading the push log failed; agents on other replicas' pushes wait for their backup poll");
-      failing = true;
-    } finally {
-      polling = false;
-    }
-  }
-
   return {
     publish,
     /** Starts reading the log from now: pushes written before this replica started are the backup poll's. */
-    async start(): Promise<void> {
-      const [row] = await db.query<{ now_ms: number }>("SELECT toUnixTimestamp64Milli(now64(3)) AS now_ms");
-      since = Number(row?.now_ms ?? Date.now());
-      // Rows already in the window are old news for a replica that just started.
-      const old = await db.query<{ id: string; at_ms: number }>(
-        `SELECT id, toUnixTimestamp64Milli(at) AS at_ms FROM ${db.table("push_log")} WHERE at >= fromUnixTimestamp64Milli({since:Int64})`,
-        { since: since - LOOK_BACK_MS },
-      );
-      for (const r of old) seen.set(r.id, Number(r.at_ms));
-      timer = setInterval(() => void poll(), options.pollMs ?? POLL_MS);
-      timer.unref();
-    },
+    start: () => tail.start({ replay: false }),
     /** Stops reading; waits for pushes still being logged. */
     async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      await tail.stop();
       await Promise.all([...pending]);
     },
   };

@@ -220,7 +220,18 @@ export function createDispatcher(deps: DispatcherDeps) {
     return next;
   }
 
-  return { update, drop, restore, tick, nextDue, groupCount: () => groups.size };
+  /** Forgets every group and restored memory (this replica stopped leading; the next leader rebuilds them from storage). */
+  function reset(): void {
+    groups.clear();
+    restored.clear();
+  }
+
+  /** Resolves once a pass in flight has written its notifications. */
+  function idle(): Promise<void> {
+    return flushing ?? Promise.resolve();
+  }
+
+  return { update, drop, restore, reset, tick, idle, nextDue, groupCount: () => groups.size };
 }
 
 export type Dispatcher = ReturnType<typeof createDispatcher>;

@@ -10,6 +10,7 @@ import { channelType } from "./channels/index.js";
 import { selectionMatcher, type EventLike } from "./compile.js";
 import { createDispatcher, type Dispatch } from "./dispatcher.js";
 import { createEntityTable, type Entity } from "./entity-table.js";
+import { createEventMatchRelay, type EventMatch } from "./event-relay.js";
 import { MAX_BATCH_RULES, evaluateRule, evaluateThresholdBatch, thresholdBatchKey, type Evaluation } from "./evaluate.js";
 import type { AlertView } from "./model.js";
 import { createOutbox } from "./outbox.js";
@@ -23,6 +24,13 @@ import { renderAnnotations } from "./annotations.js";
  * The alert engine: evaluates every enabled rule of every tenant on its interval (event
  * rules at ingest instead), moves each group through its states, hands what receivers
  * should see to the dispatcher (routing, grouping, silences) and the outbox (sending).
+ *
+ * Among collector replicas sharing storage only the one holding the alert lease does
+ * that (it *leads*); the others *follow*: they keep configuration and alert states fresh
+ * from storage, so their API shows what the leader decided, and hand the event rule
+ * matches of what they ingest to the leader. One engine goes from follower to leader and
+ * back any number of times: `lead()` loads states, routing memory and the pending outbox
+ * from storage; `follow()` stops evaluating and sending at once and forgets that memory.
  *
  * While storage is down it pauses: a rule that cannot be evaluated because ClickHouse is
  * unreachable changes no state, so an outage never looks like "no data" or resolves
@@ -63,15 +71,28 @@ export interface EngineDeps {
   storageProblem(): string | undefined;
   probeStorage(): Promise<string | undefined>;
   externalUrl?: string | undefined;
+  /**
+   * Whether this replica holds the alert lease now, with time left. Checked before every
+   * evaluation, state change and send, so a process that froze past its lease does
+   * nothing when it wakes, even before it is told it lost the lease.
+   */
+  holdsLease(): boolean;
   /** Evaluations running at once (default 4). */
   concurrency?: number;
 }
 
 const TICK_MS = 1_000;
 const STATE_FLUSH_MS = 1_000;
-const RELOAD_MS = 15_000;
+/** How often every replica looks whether the alert configuration changed (one small query). */
+const CONFIGURATION_CHECK_MS = 1_000;
+const CONFIGURATION_TABLES = ["alert_rules", "alert_routes", "alert_silences", "alert_channels"];
+/** How often a follower re-reads alert states, so its API shows what the leader decided. */
+const STATE_REFRESH_MS = 2_000;
 /** Event alerts one rule may hold at once; beyond it matches are counted, not kept. */
 const MAX_EVENT_ALERTS_PER_RULE = 1_000;
+
+/** tenant → rule id → fingerprint → state */
+type StateMap = Map<string, Map<string, Map<string, GroupState>>>;
 
 export function fingerprintOf(ruleId: string, labels: Record<string, string>): string {
   const sorted = Object.keys(labels)
@@ -101,37 +122,48 @@ export function createAlertEngine(deps: EngineDeps) {
   const silences = createEntityTable<SilenceSpec>(db, "alert_silences", (json) => json as SilenceSpec);
   const channels = createEntityTable<ChannelSpec>(db, "alert_channels", (json) => json as ChannelSpec);
 
-  /** tenant → rule id → fingerprint → state */
-  const states = new Map<string, Map<string, Map<string, GroupState>>>();
+  /** tenant → rule id → fingerprint → state; the leader's own, or a follower's copy of what storage holds. */
+  let states: StateMap = new Map();
   const dirty = new Map<string, { tenant: string; rule_id: string; fingerprint: string; state: GroupState | null }>();
   const status = new Map<string, RuleStatus>();
   const nextEvalAt = new Map<string, number>();
   const running = new Set<string>();
+  /** Evaluations in flight, waited for when the engine stops leading. */
+  const evaluations = new Set<Promise<void>>();
   const senders = new Map<string, { updatedAt: number; kind: ChannelKind; sender: ChannelSender }>();
   const matchers = new Map<string, { updatedAt: number; match: (event: EventLike) => boolean }>();
-  const timers: NodeJS.Timeout[] = [];
+  /** The leader's timers: evaluation ticks and state flushes. */
+  const leaderTimers: NodeJS.Timeout[] = [];
   let dispatchTimer: NodeJS.Timeout | undefined;
-  let started = false;
-  let stopped = false;
+  let mode: "follower" | "leader" = "follower";
+  let closed = false;
+  /** Bumped when the engine starts leading: a follower's state read begun before is dropped. */
+  let stateEpoch = 0;
   let paused: string | undefined;
   let droppedEventMatches = 0;
 
-  const outbox = createOutbox({ db, metrics, log, sender: (tenant, id) => senderFor(tenant, id) });
+  /** Whether this engine may evaluate, move states and send now. */
+  const acting = () => mode === "leader" && !closed && deps.holdsLease();
+
+  const outbox = createOutbox({ db, metrics, log, sender: (tenant, id) => senderFor(tenant, id), mayAct: acting });
   const dispatcher = createDispatcher({
     routes: (tenant) => routes.list(tenant) as Entity<RouteSpec>[],
     silences: (tenant) => silences.list(tenant).map((s) => s.spec),
     channelName: (tenant, id) => channels.get(tenant, id)?.spec.name,
     channelKind: (tenant, id) => channels.get(tenant, id)?.spec.kind,
-    enqueue: (dispatches: Dispatch[]) => outbox.enqueue(dispatches),
+    // Past the lease nothing is written: the next leader tells the group from the stored
+    // states and the outbox, and this dispatcher's memory is dropped when it follows.
+    enqueue: (dispatches: Dispatch[]) => (acting() ? outbox.enqueue(dispatches) : Promise.resolve()),
     log,
     externalUrl: deps.externalUrl,
   });
+  const eventRelay = createEventMatchRelay(db, log);
 
   const ruleKey = (tenant: string, ruleId: string) => `${tenant}\u0000${ruleId}`;
 
-  function ruleStates(tenant: string, ruleId: string): Map<string, GroupState> {
-    let byRule = states.get(tenant);
-    if (!byRule) states.set(tenant, (byRule = new Map()));
+  function ruleStates(tenant: string, ruleId: string, into: StateMap = states): Map<string, GroupState> {
+    let byRule = into.get(tenant);
+    if (!byRule) into.set(tenant, (byRule = new Map()));
     let byFp = byRule.get(ruleId);
     if (!byFp) byRule.set(ruleId, (byFp = new Map()));
     return byFp;
@@ -196,7 +228,7 @@ export function createAlertEngine(deps: EngineDeps) {
   }
 
   function scheduleDispatch(): void {
-    if (stopped) return;
+    if (!acting()) return;
     const due = dispatcher.nextDue();
     if (!Number.isFinite(due)) return;
     if (dispatchTimer) clearTimeout(dispatchTimer);
@@ -255,8 +287,11 @@ export function createAlertEngine(deps: EngineDeps) {
   /** A rule's evaluation came back: move its groups and record how it went. */
   function settle(tenant: string, rule: Rule, evaluation: Evaluation, now: number, durationMs: number): void {
     if (!stillWanted(tenant, rule)) return;
-    apply(tenant, rule, observationsOf(rule, evaluation), now, true);
-    status.set(ruleKey(tenant, rule.id), { last_eval_at: now, last_duration_ms: Math.round(durationMs), last_error: null, ...(evaluation.history ? { history: evaluation.history } : {}) });
+    // One that ends after this replica stopped leading is counted, but changes nothing.
+    if (acting()) {
+      apply(tenant, rule, observationsOf(rule, evaluation), now, true);
+      status.set(ruleKey(tenant, rule.id), { last_eval_at: now, last_duration_ms: Math.round(durationMs), last_error: null, ...(evaluation.history ? { history: evaluation.history } : {}) });
+    }
     metrics.alertEvaluations.inc({ kind: rule.kind, outcome: "ok" });
     metrics.alertEvaluationSeconds.observe({ kind: rule.kind }, durationMs / 1000);
   }
@@ -276,7 +311,7 @@ export function createAlertEngine(deps: EngineDeps) {
   }
 
   function fail(tenant: string, rule: Rule, error: unknown, now: number, durationMs: number): void {
-    if (!stillWanted(tenant, rule)) return;
+    if (!acting() || !stillWanted(tenant, rule)) return;
     const message = (error as Error).message.split("\n")[0]!.slice(0, 500);
     const onError = "on_error" in rule ? rule.on_error : "error";
     const obs = new Map([[fingerprintOf(rule.id, {}), { labels: {}, obs: { raw: onError === "firing" ? ("firing" as const) : ("error" as const), value: null, message: `evaluation failed: ${message}` } }]]);
@@ -331,17 +366,19 @@ export function createAlertEngine(deps: EngineDeps) {
   let activeWorkers = 0;
 
   function pump(): void {
-    while (!stopped && paused === undefined && activeWorkers < (deps.concurrency ?? 4) && work.length > 0) {
+    while (acting() && paused === undefined && activeWorkers < (deps.concurrency ?? 4) && work.length > 0) {
       const item = work.shift()!;
       activeWorkers++;
       const job = item.rules[0]!.kind === "threshold" ? evaluateBatch(item.tenant, item.rules as ThresholdRule[]) : evaluateOne(item.tenant, item.rules[0]!);
-      void job
+      const evaluation: Promise<void> = job
         .catch((error: unknown) => log.error({ err: (error as Error).message }, "alert evaluation failed unexpectedly"))
         .finally(() => {
           for (const rule of item.rules) running.delete(ruleKey(item.tenant, rule.id));
           activeWorkers--;
+          evaluations.delete(evaluation);
           pump();
         });
+      evaluations.add(evaluation);
     }
   }
 
@@ -351,6 +388,7 @@ export function createAlertEngine(deps: EngineDeps) {
    * It never waits for evaluations, so a slow cycle cannot stack ticks on itself.
    */
   async function tick(): Promise<void> {
+    if (!acting()) return;
     const now = Date.now();
     const problem = deps.storageProblem();
     if (problem !== undefined) {
@@ -411,41 +449,77 @@ export function createAlertEngine(deps: EngineDeps) {
     return match;
   }
 
-  /** Event rules: called with every flush's rows once they are stored. */
-  function onStored(rows: readonly EventRow[]): void {
-    if (!started || stopped || rows.length === 0) return;
-    const now = Date.now();
+  /** Which stored events match which event rules: every replica does this for what it ingests. */
+  function matchEventRules(rows: readonly EventRow[]): EventMatch[] {
+    const matches: EventMatch[] = [];
     const byTenant = new Map<string, EventRule[]>();
     for (const row of rows) {
       let list = byTenant.get(row.tenant);
       if (!list) byTenant.set(row.tenant, (list = eventRulesOf(row.tenant)));
-      if (list.length === 0) continue;
       for (const rule of list) {
         if (!matcherOf(row.tenant, rule)(row)) continue;
-        const byFp = ruleStates(row.tenant, rule.id);
-        if (byFp.size >= MAX_EVENT_ALERTS_PER_RULE) {
-          if (droppedEventMatches++ % 1000 === 0) log.warn({ tenant: row.tenant, rule: rule.id, dropped: droppedEventMatches }, "an event rule matches more events than it can hold alerts for; extra matches are not notified");
-          continue;
-        }
         const labels: Record<string, string> = {};
         for (const attr of rule.group_by) labels[attr] = row.attrs[attr] ?? "";
-        const fp = fingerprintOf(rule.id, { ...labels, __event: row.id });
-        if (byFp.has(fp)) continue;
-        const state: GroupState = {
-          ...initialState(fp, labels, now),
-          state: "firing",
-          raw: "firing",
-          active_since: row.received_at,
-          fired_at: now,
-          message: row.body.slice(0, 1000),
-        };
-        byFp.set(fp, state);
-        markDirty(row.tenant, rule.id, state);
-        dispatcher.update(row.tenant, [viewOf(rule, state, false)], () => row.received_at, now);
+        const ruleUpdatedAt = rules.get(row.tenant, rule.id)!.updated_at;
+        matches.push({ tenant: row.tenant, rule_id: rule.id, rule_updated_at: ruleUpdatedAt, event_id: row.id, labels, received_at: row.received_at, message: row.body.slice(0, 1000) });
       }
     }
+    return matches;
+  }
+
+  /** Event rules: called with every flush's rows once they are stored. */
+  function onStored(rows: readonly EventRow[]): void {
+    if (closed || rows.length === 0) return;
+    const matches = matchEventRules(rows);
+    if (matches.length === 0) return;
+    if (acting()) fireEventMatches(matches);
+    else eventRelay.publish(matches);
+  }
+
+  /** The leader fires an alert per match (its own, or relayed from other replicas) and tells the dispatcher at once. */
+  function fireEventMatches(matches: readonly EventMatch[], reloadWhenUnknown = true): void {
+    if (!acting()) return;
+    const now = Date.now();
+    const unknown: EventMatch[] = [];
+    let fired = false;
+    for (const match of matches) {
+      const entity = rules.get(match.tenant, match.rule_id);
+      if (!entity || entity.updated_at < match.rule_updated_at) {
+        unknown.push(match);
+        continue;
+      }
+      const rule = entity.spec.rule;
+      if (rule.kind !== "event" || !rule.enabled) continue;
+      const byFp = ruleStates(match.tenant, rule.id);
+      if (byFp.size >= MAX_EVENT_ALERTS_PER_RULE) {
+        if (droppedEventMatches++ % 1000 === 0) log.warn({ tenant: match.tenant, rule: rule.id, dropped: droppedEventMatches }, "an event rule matches more events than it can hold alerts for; extra matches are not notified");
+        continue;
+      }
+      const fp = fingerprintOf(rule.id, { ...match.labels, __event: match.event_id });
+      // Already fired: a match relayed again after a change of leader.
+      if (byFp.has(fp)) continue;
+      const state: GroupState = {
+        ...initialState(fp, match.labels, now),
+        state: "firing",
+        raw: "firing",
+        active_since: match.received_at,
+        fired_at: now,
+        message: match.message,
+      };
+      byFp.set(fp, state);
+      markDirty(match.tenant, rule.id, state);
+      dispatcher.update(match.tenant, [viewOf(rule, state, false)], () => match.received_at, now);
+      fired = true;
+    }
     // The dispatcher is told right away: with group_wait 0 the notification leaves now.
-    void dispatcher.tick().finally(scheduleDispatch);
+    if (fired) void dispatcher.tick().finally(scheduleDispatch);
+    // Matched with a rule made or changed through another replica since the last reload: reload, then fire.
+    if (unknown.length && reloadWhenUnknown) {
+      void reloadConfiguration().then(
+        () => fireEventMatches(unknown, false),
+        (error: unknown) => log.warn({ err: (error as Error).message, matches: unknown.length }, "could not reload alert rules for relayed event matches; they are dropped"),
+      );
+    }
   }
 
   /** Event alerts last keep_firing_for, then go quietly (there is nothing to resolve). */
@@ -492,14 +566,127 @@ export function createAlertEngine(deps: EngineDeps) {
     }
   }
 
-  async function loadStates(): Promise<void> {
+  /** Called after a rule was created, replaced, disabled or deleted (here, through a file, or through another replica). */
+  function ruleChanged(tenant: string, ruleId: string, previous: Rule | undefined): void {
+    matchers.delete(ruleKey(tenant, ruleId));
+    // Only the leader moves states and tells receivers; a follower shows the outcome when it next reads the states.
+    if (!acting()) return;
+    const current = rules.get(tenant, ruleId)?.spec.rule;
+    if (!current || !current.enabled || (previous && previous.kind !== current.kind)) retireRule(tenant, ruleId, previous);
+    nextEvalAt.set(ruleKey(tenant, ruleId), 0);
+  }
+
+  async function readStoredStates(): Promise<StateMap> {
     const rows = await db.query<{ tenant: string; rule_id: string; fingerprint: string; state: string }>(
       `SELECT tenant, rule_id, fingerprint, state FROM ${db.table("alert_states")} FINAL WHERE is_deleted = 0`,
     );
-    for (const row of rows) ruleStates(row.tenant, row.rule_id).set(row.fingerprint, JSON.parse(row.state) as GroupState);
-    for (const memory of await outbox.groupMemories()) dispatcher.restore(memory.tenant, memory.group_key, memory.memory);
-    // What fired before the restart is handed to the dispatcher again; its memory (the
-    // outbox) keeps receivers from hearing it twice.
+    const read: StateMap = new Map();
+    for (const row of rows) ruleStates(row.tenant, row.rule_id, read).set(row.fingerprint, JSON.parse(row.state) as GroupState);
+    return read;
+  }
+
+  /** A follower's view of the states: what the leader stored last. */
+  async function refreshStates(): Promise<void> {
+    const epoch = stateEpoch;
+    const read = await readStoredStates();
+    if (mode === "follower" && epoch === stateEpoch) states = read;
+  }
+
+  /** Rules, routes, silences and channels as storage has them now (another replica may have written). */
+  async function reloadConfiguration(): Promise<void> {
+    const before = new Map<string, Entity<StoredRule>>();
+    for (const tenant of rules.tenants()) for (const entity of rules.list(tenant)) before.set(ruleKey(tenant, entity.id), entity);
+    await Promise.all([rules.reload(), routes.reload(), silences.reload(), channels.reload()]);
+    if (!acting()) return;
+    // The leader treats rules changed through another replica as if changed here: what a
+    // deleted or disabled rule had firing resolves, a new or changed rule is evaluated now.
+    for (const tenant of rules.tenants()) {
+      for (const entity of rules.list(tenant)) {
+        const previous = before.get(ruleKey(tenant, entity.id));
+        before.delete(ruleKey(tenant, entity.id));
+        if (previous?.updated_at !== entity.updated_at) ruleChanged(tenant, entity.id, previous?.spec.rule);
+      }
+    }
+    for (const gone of before.values()) ruleChanged(gone.tenant, gone.id, gone.spec.rule);
+  }
+
+  /** Changes whenever a row is written to a configuration table; cheap enough to ask every second. */
+  async function configurationStamp(): Promise<string> {
+    const parts = CONFIGURATION_TABLES.map((table) => `(SELECT concat(toString(count()), ':', toString(sum(version))) FROM ${db.table(table)})`);
+    const [row] = await db.query<{ stamp: string }>(`SELECT concat(${parts.join(", '/', ")}) AS stamp`);
+    return row!.stamp;
+  }
+
+  let configurationSeen: string | undefined;
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let refreshing: Promise<void> | undefined;
+  let refreshFailing = false;
+  let statesReadAt = 0;
+
+  /** Reloads the configuration when another replica (or this one) wrote to it; a follower also re-reads the states. */
+  async function refresh(): Promise<void> {
+    const stamp = await configurationStamp();
+    if (stamp !== configurationSeen) {
+      await reloadConfiguration();
+      configurationSeen = stamp;
+    }
+    if (mode === "follower" && Date.now() - statesReadAt >= STATE_REFRESH_MS) {
+      statesReadAt = Date.now();
+      await refreshStates();
+    }
+  }
+
+  /**
+   * Loads the configuration and the states, then keeps them fresh: every second it looks
+   * whether the configuration changed, and a follower re-reads the states every
+   * STATE_REFRESH_MS, so this process's API shows what other replicas wrote and what the
+   * leader decided — whether or not it evaluates rules. Safe to call again.
+   */
+  async function keepFresh(): Promise<void> {
+    configurationSeen = await configurationStamp();
+    await reloadConfiguration();
+    if (mode === "follower") {
+      statesReadAt = Date.now();
+      await refreshStates();
+    }
+    refreshTimer ??= setInterval(() => {
+      refreshing ??= refresh()
+        .then(
+          () => {
+            if (refreshFailing) log.info("alert configuration can be read again");
+            refreshFailing = false;
+          },
+          (error: unknown) => {
+            if (!refreshFailing) log.warn({ err: (error as Error).message.split("\n")[0] }, "could not reload alert configuration or states; retrying");
+            refreshFailing = true;
+          },
+        )
+        .finally(() => (refreshing = undefined));
+    }, CONFIGURATION_CHECK_MS);
+    refreshTimer.unref();
+  }
+
+  /**
+   * Takes up evaluating and sending (this replica gained the alert lease): fresh
+   * configuration, the states as stored, each group's memory from the outbox, the pending
+   * outbox, and the event rule matches other replicas relayed in the last seconds.
+   */
+  async function lead(): Promise<void> {
+    if (closed || mode === "leader") return;
+    stateEpoch++;
+    await reloadConfiguration();
+    const stored = await readStoredStates();
+    const memories = await outbox.groupMemories();
+    states = stored;
+    dirty.clear();
+    status.clear();
+    nextEvalAt.clear();
+    paused = undefined;
+    dispatcher.reset();
+    for (const memory of memories) dispatcher.restore(memory.tenant, memory.group_key, memory.memory);
+    mode = "leader";
+    // What fired before is handed to the dispatcher again; its memory (the outbox) keeps
+    // receivers from hearing it twice.
     const now = Date.now();
     for (const [tenant, byRule] of states) {
       for (const [ruleId, byFp] of byRule) {
@@ -509,22 +696,46 @@ export function createAlertEngine(deps: EngineDeps) {
         if (views.length) dispatcher.update(tenant, views, (v) => byFp.get(v.fingerprint)?.active_since ?? now, now);
       }
     }
+    await outbox.resume();
+    await eventRelay.follow((matches) => fireEventMatches(matches));
+    leaderTimers.push(setInterval(() => void tick().catch((error: unknown) => log.error({ err: (error as Error).message }, "alert engine tick failed")), TICK_MS));
+    leaderTimers.push(setInterval(() => void (acting() ? flushStates() : undefined), STATE_FLUSH_MS));
+    for (const timer of leaderTimers) timer.unref();
+    scheduleDispatch();
+    log.info({ rules: rules.tenants().reduce((n, t) => n + rules.list(t).length, 0) }, "alert engine leads: evaluating rules and sending notifications");
   }
 
-  /** Rules, routes, silences and channels as storage has them now (another replica may have written). */
-  function reloadConfiguration(): Promise<void> {
-    return Promise.all([rules.reload(), routes.reload(), silences.reload(), channels.reload()]).then(() => undefined);
-  }
-
-  let reloadTimer: NodeJS.Timeout | undefined;
   /**
-   * Loads the configuration and re-reads it every RELOAD_MS, so this process's API shows
-   * what other replicas wrote — whether or not it evaluates rules. Safe to call again.
+   * Stops evaluating and sending at once (this replica lost the alert lease, or shuts
+   * down), waits for what is in flight, and keeps only what a follower needs. Safe to call
+   * at any point, also half-way through `lead()`.
    */
-  async function keepConfigurationFresh(): Promise<void> {
-    await reloadConfiguration();
-    reloadTimer ??= setInterval(() => void reloadConfiguration().catch((error: unknown) => log.warn({ err: (error as Error).message }, "could not reload alert configuration")), RELOAD_MS);
-    reloadTimer.unref();
+  async function follow(): Promise<void> {
+    const wasLeading = mode === "leader";
+    mode = "follower";
+    for (const timer of leaderTimers.splice(0)) clearInterval(timer);
+    if (dispatchTimer) clearTimeout(dispatchTimer);
+    dispatchTimer = undefined;
+    work.length = 0;
+    await eventRelay.unfollow();
+    await Promise.allSettled([...evaluations]);
+    await dispatcher.idle();
+    // Sends in flight are aborted; their rows stay pending for the next leader, same ids.
+    await outbox.stop();
+    // Changes since the last flush (at most a second) are stored only while the lease still
+    // holds, as when handing it over at shutdown: once it ran out another replica may lead,
+    // and older states must not overwrite its newer ones.
+    if (deps.holdsLease()) await flushStates();
+    dirty.clear();
+    running.clear();
+    status.clear();
+    nextEvalAt.clear();
+    paused = undefined;
+    dispatcher.reset();
+    // This replica's gauges say what it evaluates: nothing now (the leader's say the rest).
+    for (const state of ["pending", "firing", "nodata", "error", "flapping"]) metrics.alertsActive.set({ state }, 0);
+    metrics.alertOutboxPending.set(0);
+    if (wasLeading) log.info("alert engine follows: another replica evaluates rules and sends notifications");
   }
 
   return {
@@ -536,40 +747,22 @@ export function createAlertEngine(deps: EngineDeps) {
     dispatcher,
 
     reloadConfiguration,
-    keepConfigurationFresh,
+    keepFresh,
+    lead,
+    follow,
 
-    /** Loads configuration, states and the outbox, then evaluates and sends until `stop`. */
-    async start(): Promise<void> {
-      await keepConfigurationFresh();
-      await loadStates();
-      await outbox.resume();
-      started = true;
-      timers.push(setInterval(() => void tick().catch((error: unknown) => log.error({ err: (error as Error).message }, "alert engine tick failed")), TICK_MS));
-      timers.push(setInterval(() => void flushStates(), STATE_FLUSH_MS));
-      for (const timer of timers) timer.unref();
-      scheduleDispatch();
-      log.info({ rules: rules.tenants().reduce((n, t) => n + rules.list(t).length, 0) }, "alert engine started");
-    },
-
+    /** Stops for good: stops leading, stops refreshing, closes the channels' connections. */
     async stop(): Promise<void> {
-      stopped = true;
-      for (const timer of timers) clearInterval(timer);
-      if (reloadTimer) clearInterval(reloadTimer);
-      if (dispatchTimer) clearTimeout(dispatchTimer);
-      await outbox.stop();
-      await flushStates();
+      await follow();
+      closed = true;
+      if (refreshTimer) clearInterval(refreshTimer);
+      await refreshing;
+      await eventRelay.stop();
       await Promise.allSettled([...senders.values()].map((s) => s.sender.close()));
     },
 
     onStored,
-
-    /** Called after a rule was created, replaced, disabled or deleted through the API or a file. */
-    ruleChanged(tenant: string, ruleId: string, previous: Rule | undefined): void {
-      const current = rules.get(tenant, ruleId)?.spec.rule;
-      matchers.delete(ruleKey(tenant, ruleId));
-      if (!current || !current.enabled || (previous && previous.kind !== current.kind)) retireRule(tenant, ruleId, previous);
-      nextEvalAt.set(ruleKey(tenant, ruleId), 0);
-    },
+    ruleChanged,
 
     /** A rule's current values without saving it (POST /api/alerts/rules/preview). */
     async preview(tenant: string, rule: Rule, now = Date.now()): Promise<Evaluation> {
@@ -595,6 +788,8 @@ export function createAlertEngine(deps: EngineDeps) {
       return out;
     },
 
+    /** Whether this engine evaluates rules and sends notifications now (it leads, and its lease holds). */
+    leading: acting,
     senderFor,
     paused: () => paused,
     channelChanged(tenant: string, channelId: string): void {

@@ -43,12 +43,15 @@ export interface OutboxDeps {
   log: Logger;
   /** The opened sender of a channel and its kind; undefined when the channel is gone. */
   sender(tenant: string, channelId: string): { kind: ChannelKind; sender: ChannelSender } | undefined;
+  /** Whether this replica may send now (it holds the alert lease); checked before every attempt. */
+  mayAct(): boolean;
 }
 
 /** Attempts before a notification is given up as failed. With the backoff that is about an hour. */
 export const MAX_ATTEMPTS = 16;
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 5 * 60_000;
+const LEASE_WAIT_MS = 1_000;
 
 export function backoffMs(attempts: number): number {
   const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
@@ -66,8 +69,9 @@ interface Queue {
 export function createOutbox(deps: OutboxDeps) {
   const { db, metrics, log } = deps;
   const queues = new Map<string, Queue>();
-  const abort = new AbortController();
-  let stopped = false;
+  let abort = new AbortController();
+  // Sending starts with `resume` (when this replica leads) and ends with `stop`, any number of times.
+  let stopped = true;
   const inFlight = new Set<Promise<void>>();
 
   const queueId = (tenant: string, channelId: string) => `${tenant}\u0000${channelId}`;
@@ -88,7 +92,8 @@ export function createOutbox(deps: OutboxDeps) {
 
   function wake(queue: Queue): void {
     if (stopped || queue.running || queue.rows.length === 0) return;
-    const wait = Math.max(queue.pausedUntil, queue.rows[0]!.next_attempt_at) - Date.now();
+    // Past the lease (a process that froze): wait to be stopped, or to hold it again.
+    const wait = deps.mayAct() ? Math.max(queue.pausedUntil, queue.rows[0]!.next_attempt_at) - Date.now() : LEASE_WAIT_MS;
     if (queue.timer) clearTimeout(queue.timer);
     if (wait > 0) {
       queue.timer = setTimeout(() => {
@@ -110,7 +115,7 @@ export function createOutbox(deps: OutboxDeps) {
   }
 
   async function drain(queue: Queue): Promise<void> {
-    while (!stopped && queue.rows.length > 0) {
+    while (!stopped && deps.mayAct() && queue.rows.length > 0) {
       const row = queue.rows[0]!;
       const now = Date.now();
       if (Math.max(queue.pausedUntil, row.next_attempt_at) > now) return;
@@ -163,9 +168,9 @@ export function createOutbox(deps: OutboxDeps) {
   }
 
   return {
-    /** Writes the notifications as pending rows, then queues them for sending. */
+    /** Writes the notifications as pending rows, then queues them for sending. Nothing while stopped (not leading). */
     async enqueue(dispatches: readonly Dispatch[]): Promise<void> {
-      if (dispatches.length === 0) return;
+      if (stopped || dispatches.length === 0) return;
       const now = Date.now();
       const rows: OutboxRow[] = dispatches.map(({ notification, conditionAt }) => ({
         tenant: notification.tenant,
@@ -190,8 +195,10 @@ export function createOutbox(deps: OutboxDeps) {
       }
     },
 
-    /** Loads every pending notification (after a restart) and starts sending them. */
+    /** Loads every pending notification (left by a previous run or another replica) and starts sending them. */
     async resume(): Promise<number> {
+      stopped = false;
+      if (abort.signal.aborted) abort = new AbortController();
       const rows = await readRows(db, `status = 'pending'`, {});
       for (const row of rows.sort((a, b) => a.created_at - b.created_at)) {
         const queue = queueOf(row.tenant, row.channel_id);
@@ -199,7 +206,7 @@ export function createOutbox(deps: OutboxDeps) {
         queue.rows.push(row);
       }
       for (const queue of queues.values()) wake(queue);
-      if (rows.length) log.info({ pending: rows.length }, "outbox resumed: sending notifications left from before the restart");
+      if (rows.length) log.info({ pending: rows.length }, "outbox resumed: sending the notifications still pending");
       return rows.length;
     },
 
@@ -223,12 +230,16 @@ export function createOutbox(deps: OutboxDeps) {
       return n;
     },
 
-    /** Stops sending; waits for the attempts in flight (their rows stay pending if not marked). */
+    /**
+     * Stops sending; waits for the attempts in flight (their rows stay pending if not
+     * marked) and forgets the queues: whoever sends next reads the pending rows again.
+     */
     async stop(): Promise<void> {
       stopped = true;
       for (const queue of queues.values()) if (queue.timer) clearTimeout(queue.timer);
       abort.abort();
       await Promise.allSettled([...inFlight]);
+      queues.clear();
     },
   };
 }

@@ -267,6 +267,41 @@ export const coreMigrations: Migration[] = [
       ENGINE = MergeTree ORDER BY (at, id) TTL toDateTime(at) + INTERVAL 1 HOUR`,
     ],
   },
+  {
+    version: 10,
+    name: "alert lease and relayed event matches",
+    // Leases (cluster/lease.ts): one row per name and generation, the highest generation
+    // wins (read with FINAL). Each claim is inserted with the deduplication token
+    // "<name>:<generation>", so when two replicas claim the same generation ClickHouse keeps
+    // the first insert and drops the other: the window must hold the recent tokens.
+    // Event rule matches found at ingest by replicas that do not evaluate, for the one that
+    // does (alerts/event-relay.ts); ClickHouse stamps `at` (one clock for all replicas);
+    // rows are only needed for seconds, kept an hour.
+    statements: ({ table }) => [
+      `CREATE TABLE IF NOT EXISTS ${table("leases")} (
+        name       String,
+        generation UInt64,
+        holder     String,
+        expires_at DateTime64(3, 'UTC'),
+        written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      )
+      ENGINE = ReplacingMergeTree(generation)
+      ORDER BY name
+      SETTINGS non_replicated_deduplication_window = 100`,
+      `CREATE TABLE IF NOT EXISTS ${table("alert_event_matches")} (
+        at              DateTime64(3, 'UTC') DEFAULT now64(3),
+        id              String,
+        tenant          LowCardinality(String),
+        rule_id         String,
+        rule_updated_at DateTime64(3, 'UTC'),
+        event_id        String,
+        labels          Map(String, String),
+        received_at     DateTime64(3, 'UTC'),
+        message         String CODEC(ZSTD(1))
+      )
+      ENGINE = MergeTree ORDER BY (at, id) TTL toDateTime(at) + INTERVAL 1 HOUR`,
+    ],
+  },
 ];
 
 /**
