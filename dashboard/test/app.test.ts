@@ -43,7 +43,7 @@ describe("App shell", () => {
     const view = render(App);
     await until(() => expect(view.text()).toContain("This page needs the admin role"));
     const links = [...view.target.querySelectorAll("nav a")].map((a) => a.textContent);
-    expect(links).toEqual(["Overview", "Agents", "Events"]);
+    expect(links).toEqual(["Overview", "Agents", "Events", "Alerts", "Reddit", "Social jobs", "SMS campaigns", "Cache monitor"]);
     expect(view.text()).toContain("viewer");
   });
 
