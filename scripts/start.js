@@ -28,6 +28,15 @@ if (!adminToken && firstStart) {
   adminToken = `vgl_${randomBytes(24).toString("base64url")}`;
   generatedToken = true;
 }
+// The first dashboard admin: VIGIL_ADMIN_EMAIL / VIGIL_ADMIN_PASSWORD, or a generated
+// password on the very first start, shown once below with the admin key.
+const adminEmail = process.env.VIGIL_ADMIN_EMAIL ?? "admin@vigil.local";
+let adminPassword = process.env.VIGIL_ADMIN_PASSWORD;
+let generatedPassword = false;
+if (!adminPassword && firstStart) {
+  adminPassword = randomBytes(12).toString("base64url");
+  generatedPassword = true;
+}
 
 const children = [];
 function run(name, args, env = {}) {
@@ -131,13 +140,18 @@ function writeAgentConfig(key) {
 
 // The first-party plugins' collector parts (tables and routes: /api/keywords, /api/mentions, …).
 const collectorPlugins = ["@vigil/plugin-reddit", "@vigil/plugin-cache-db", "@vigil/plugin-social", "@vigil/plugin-sms"].flatMap((name) => ["--plugin", name]);
-run("collector", [join(root, "collector/bin/vigil-collector.js"), "--port", String(port), "--data-dir", dataDir, ...collectorPlugins], adminToken ? { VIGIL_BOOTSTRAP_TOKEN: adminToken } : {});
+run("collector", [join(root, "collector/bin/vigil-collector.js"), "--port", String(port), "--data-dir", dataDir, ...collectorPlugins], {
+  ...(adminToken ? { VIGIL_BOOTSTRAP_TOKEN: adminToken } : {}),
+  VIGIL_ADMIN_EMAIL: adminEmail,
+  ...(adminPassword ? { VIGIL_ADMIN_PASSWORD: adminPassword } : {}),
+});
 if (!(await waitForHealth(120_000))) {
   console.error(`the collector did not become healthy at ${collectorUrl}/health`);
   stop(1);
 } else {
   // The admin key first: whatever happens next, it must not go unseen.
   if (generatedToken) process.stderr.write(`\n  Admin API key (shown once; only its hash is stored — keep it now):\n    ${adminToken}\n\n`);
+  if (generatedPassword) process.stderr.write(`  Dashboard sign-in (shown once; only its hash is stored — keep it now):\n    ${adminEmail}  ${adminPassword}\n\n`);
   if (!existsSync(agentConfig)) {
     const key = await agentKey().catch((error) => {
       console.error(`creating the agent's ingest key failed: ${error.message}`);
@@ -155,6 +169,7 @@ if (!(await waitForHealth(120_000))) {
     run("agent", [join(root, "agent/bin/vigil-agent.js"), "run", "--config", agentConfig]);
     process.stderr.write(
       `\nVigil is running (Ctrl-C stops it)\n` +
+        `  Dashboard       ${collectorUrl}/\n` +
         `  Collector API   ${collectorUrl}/v1/events   ${collectorUrl}/api/stats   ${collectorUrl}/api/agents\n` +
         `  Health          ${collectorUrl}/health\n` +
         `  Metrics         ${collectorUrl}/metrics   http://${intake}/metrics\n` +

@@ -16,7 +16,7 @@ describe("pnpm start", () => {
     const port = await freePort();
     const intakePort = await freePort();
     const child = spawn(process.execPath, [join(REPO_ROOT, "scripts/start.js")], {
-      env: { ...process.env, PORT: String(port), VIGIL_DATA_DIR: dir.path, VIGIL_AGENT_INTAKE: `127.0.0.1:${intakePort}`, VIGIL_BOOTSTRAP_TOKEN: "", VIGIL_LOG_FORMAT: "json" },
+      env: { ...process.env, PORT: String(port), VIGIL_DATA_DIR: dir.path, VIGIL_AGENT_INTAKE: `127.0.0.1:${intakePort}`, VIGIL_BOOTSTRAP_TOKEN: "", VIGIL_ADMIN_PASSWORD: "", VIGIL_LOG_FORMAT: "json" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
@@ -56,6 +56,16 @@ describe("pnpm start", () => {
     const jobs = await fetch(`http://127.0.0.1:${port}/api/monitoring/jobs`, { headers: { authorization: `Bearer ${token}` } });
     expect(jobs.status).toBe(200);
     expect(status.plugins.map((p) => p.id)).toContain("social");
+
+    // The dashboard is served, and the first admin signs in with the password printed once.
+    expect(stderr).toContain(`Dashboard       http://127.0.0.1:${port}/`);
+    const [, email, password] = /Dashboard sign-in[^\n]*\n\s+(\S+)\s+(\S+)/.exec(stderr)!;
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
+    const signIn = await fetch(`http://127.0.0.1:${port}/api/session`, { method: "POST", body: JSON.stringify({ email, password }) });
+    expect(signIn.status).toBe(200);
+    expect(((await signIn.json()) as { user: { role: string } }).user.role).toBe("admin");
 
     child.kill("SIGINT");
     expect(await exited).toBe(0);
