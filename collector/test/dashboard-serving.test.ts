@@ -27,7 +27,7 @@ afterAll(async () => {
 describe("serving the dashboard", () => {
   it("answers / and every page path with index.html, never cached, under a strict CSP", async () => {
     for (const path of ["/", "/reddit", "/sms/spring-sale", "/admin/users"]) {
-      const response = await fetch(`${env.collector.url}${path}`);
+      const response = await fetch(`${env.collector.url}${path}`, { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toContain("text/html");
       expect(response.headers.get("cache-control")).toBe("no-cache");
@@ -60,9 +60,9 @@ describe("serving the dashboard", () => {
     expect((await fetch(`${env.collector.url}/favicon.svg`)).headers.get("content-type")).toBe("image/svg+xml");
   });
 
-  it("answers a missing asset and unknown API paths with JSON 404s, not the page", async () => {
-    for (const path of ["/assets/gone-000.js", "/robots.txt", "/api/nothing-here", "/v1/nothing"]) {
-      const response = await fetch(`${env.collector.url}${path}`);
+  it("answers a missing asset, unknown API paths and programs (no HTML accepted) with JSON 404s, not the page", async () => {
+    for (const path of ["/assets/gone-000.js", "/robots.txt", "/api/nothing-here", "/v1/nothing", "/elsewhere/api/cache-monitor"]) {
+      const response = await fetch(`${env.collector.url}${path}`, { headers: { accept: "application/json" } });
       expect(response.status, path).toBe(404);
       expect(((await response.json()) as any).error.code).toBe("not_found");
     }

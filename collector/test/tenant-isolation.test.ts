@@ -527,9 +527,18 @@ const walk: { method: string; path: string; check: () => Promise<void> }[] = [
     path: "/*",
     check: async () => {
       // The dashboard's files (or the "not built" page) hold no tenant's data.
-      const res = await env.request("GET", "/agents", { token: b.token });
+      const res = await env.request("GET", "/agents", { token: b.token, headers: { accept: "text/html" } });
       expect([200, 503]).toContain(res.status);
       expect(res.text).not.toMatch(/tenant-a|a-user@example.com/);
+    },
+  },
+  {
+    method: "GET",
+    path: "/health/live",
+    check: async () => {
+      const res = await env.request("GET", "/health/live", { token: b.token });
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.json).sort()).toEqual(["status", "uptime_s", "version"]);
     },
   },
   {

@@ -62,6 +62,10 @@ function loadAssets(dir: string): Map<string, Asset> {
   return assets;
 }
 
+function acceptsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && /\btext\/html\b/.test(accept);
+}
+
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Vigil</title>
 <body style="font-family:system-ui;max-width:40rem;margin:4rem auto;line-height:1.5">
 <h1>The dashboard is not built</h1>
@@ -99,8 +103,10 @@ export function dashboardRoutes(services: Services) {
     if (!files) return c.html(NOT_BUILT, 503);
     let asset = files.get(path);
     if (!asset) {
-      // A missing built file is a 404; any other path is a page of the app.
-      if (path.startsWith("/assets/") || extname(path) !== "") return next();
+      // A missing built file is a 404, and so is anything a program asks for (it does not
+      // accept HTML: a mistyped API base URL must not get the app's page as an answer).
+      // What a browser navigates to is a page of the app.
+      if (path.startsWith("/assets/") || extname(path) !== "" || !acceptsHtml(c.req.header("accept"))) return next();
       asset = files.get("/index.html")!;
     }
     const gzip = asset.gzip && /\bgzip\b/.test(c.req.header("accept-encoding") ?? "");
