@@ -288,6 +288,12 @@ describe("/api/stats", () => {
     expect(res.json.by_source).toContainEqual({ source: "cache", events: 6 });
     expect(res.json.total_events).toBe(res.json.by_source.reduce((s: number, r: { events: number }) => s + r.events, 0));
     expect(res.json.ingest_rate_per_s).toBeGreaterThan(0);
+    // The last hour per minute, oldest first, ending with this minute (which holds what was just sent).
+    const series = res.json.rate_per_minute as { minute: string; events_per_s: number }[];
+    expect(series).toHaveLength(60);
+    expect(Date.parse(series[59]!.minute)).toBe(Math.floor(Date.now() / 60_000) * 60_000);
+    expect(Date.parse(series[1]!.minute) - Date.parse(series[0]!.minute)).toBe(60_000);
+    expect(series.at(-1)!.events_per_s + (series.at(-2)?.events_per_s ?? 0)).toBeGreaterThan(0);
   });
 });
 

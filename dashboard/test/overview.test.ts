@@ -15,6 +15,7 @@ const stats = {
     { source: "reddit", type: "reddit.mention", events: 300 },
   ],
   ingest_rate_per_s: 2.5,
+  rate_per_minute: Array.from({ length: 60 }, (_, i) => ({ minute: new Date(Date.now() - (59 - i) * 60_000).toISOString(), events_per_s: i === 59 ? 2.5 : 1 })),
   generated_at: new Date().toISOString(),
 };
 
@@ -55,12 +56,13 @@ describe("Overview page", () => {
 
   test("no events in 24 h: says so and how to get some", async () => {
     fakeApi({
-      "GET /api/stats": { ...stats, total_events: 0, by_source: [], by_type: [], ingest_rate_per_s: 0 },
+      "GET /api/stats": { ...stats, total_events: 0, by_source: [], by_type: [], ingest_rate_per_s: 0, rate_per_minute: stats.rate_per_minute.map((p) => ({ ...p, events_per_s: 0 })) },
       "GET /api/agents": { agents: [], next_cursor: null },
       "GET /api/alerts": { alerts: [], evaluation_paused: null },
     });
     const view = render(Overview);
     await until(() => expect(view.text()).toContain("No events in the last 24 hours"));
     expect(view.text()).toContain("Nothing is firing");
+    expect(view.text()).toContain("No events received in the last hour");
   });
 });

@@ -148,12 +148,15 @@ export interface Stats {
   by_source: { source: string; events: number }[];
   by_type: { source: string; type: string; events: number }[];
   ingest_rate_per_s: number;
+  /** Events received per second, averaged per minute, over the last hour (oldest first; minutes with none are 0). */
+  rate_per_minute: { minute: string; events_per_s: number }[];
   generated_at: string;
 }
 
 const RATE_WINDOW_S = 60;
+const RATE_SERIES_MINUTES = 60;
 
-/** Counts of the last 24 h by source and type, and the ingest rate of the last minute. */
+/** Counts of the last 24 h by source and type, the ingest rate of the last minute, and per minute over the last hour. */
 export async function eventStats(scope: TenantScope): Promise<Stats> {
   const byType = await scope.query<{ source: string; type: string; events: number }>(
     `SELECT source, type, count() AS events
@@ -168,6 +171,21 @@ export async function eventStats(scope: TenantScope): Promise<Stats> {
      WHERE tenant = {tenant:String} AND ts >= now64(3) - INTERVAL 1 DAY
        AND received_at >= now64(3) - INTERVAL ${RATE_WINDOW_S} SECOND`,
   );
+  const perMinute = await scope.query<{ minute: number; events: number }>(
+    `SELECT toUnixTimestamp(toStartOfMinute(received_at)) AS minute, count() AS events
+     FROM ${scope.table("events")}
+     WHERE tenant = {tenant:String} AND ts >= now64(3) - INTERVAL 1 DAY
+       AND received_at >= toStartOfMinute(now64(3) - INTERVAL ${RATE_SERIES_MINUTES - 1} MINUTE)
+     GROUP BY minute`,
+  );
+  const counted = new Map(perMinute.map((row) => [Number(row.minute), Number(row.events)]));
+  const thisMinute = Math.floor(Date.now() / 60_000) * 60;
+  const rateSeries = Array.from({ length: RATE_SERIES_MINUTES }, (_, i) => {
+    const minute = thisMinute - (RATE_SERIES_MINUTES - 1 - i) * 60;
+    // The current minute has only run for part of its 60 s.
+    const seconds = minute === thisMinute ? Math.max(1, (Date.now() / 1000) - minute) : 60;
+    return { minute: new Date(minute * 1000).toISOString(), events_per_s: Math.round(((counted.get(minute) ?? 0) / seconds) * 100) / 100 };
+  });
   const bySource = new Map<string, number>();
   for (const row of byType) bySource.set(row.source, (bySource.get(row.source) ?? 0) + Number(row.events));
   return {
@@ -176,6 +194,7 @@ export async function eventStats(scope: TenantScope): Promise<Stats> {
     by_source: [...bySource].map(([source, events]) => ({ source, events })).sort((a, b) => b.events - a.events),
     by_type: byType.map((row) => ({ ...row, events: Number(row.events) })),
     ingest_rate_per_s: Math.round((Number(recent?.events ?? 0) / RATE_WINDOW_S) * 100) / 100,
+    rate_per_minute: rateSeries,
     generated_at: new Date().toISOString(),
   };
 }

@@ -90,6 +90,7 @@ export interface Stats {
   by_source: { source: string; events: number }[];
   by_type: { source: string; type: string; events: number }[];
   ingest_rate_per_s: number;
+  rate_per_minute: { minute: string; events_per_s: number }[];
   generated_at: string;
 }
 
