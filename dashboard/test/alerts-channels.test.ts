@@ -1,12 +1,10 @@
 import { beforeEach, describe, expect, test } from "vitest";
-import { setCsrfToken } from "../src/lib/api.js";
-import { session } from "../src/lib/session.svelte.js";
 import ChannelsTab from "../src/pages/alerts/ChannelsTab.svelte";
 import { draftFromChannel, toChannelBody } from "../src/pages/alerts/channel-form.js";
 import type { Channel } from "../src/pages/alerts/types.js";
-import { choose, control, editor, labelled, textOf } from "./alerts-support.js";
+import { button, choose, click, control, labelled, render, textOf, type, until } from "./support/dom.js";
 import { fakeApi, json, type Recorded } from "./support/fake-api.js";
-import { button, click, render, type, until } from "./support/dom.js";
+import { CSRF, signIn } from "./support/session.js";
 
 // Channels: the settings of each kind become the API's config; secrets are write-only —
 // never shown, never pre-filled, left out when empty so the stored value is kept — and
@@ -39,12 +37,7 @@ const mail: Channel = {
 
 const allInputValues = () => [...document.querySelectorAll("input, textarea, select")].map((e) => (e as HTMLInputElement).value);
 
-beforeEach(() => {
-  session.user = editor;
-  // As a login does: the session keeps the token, and lib/api sends it.
-  session.csrf = "csrf-7";
-  setCsrfToken("csrf-7");
-});
+beforeEach(() => signIn("editor"));
 
 describe("channels", () => {
   test("the list and the edit form never show a secret; an untouched secret is left out of the PUT", async () => {
@@ -78,7 +71,7 @@ describe("channels", () => {
     click(button(dialog, "Save channel"));
     await until(() => expect(server.calls("PUT /api/alerts/channels/ch_hook")).toHaveLength(1));
     expect(server.calls("PUT /api/alerts/channels/ch_hook")[0]!.body).toEqual({ name: "Ops hook (renamed)", kind: "webhook", config: {} });
-    expect(server.calls("PUT /api/alerts/channels/ch_hook")[0]!.headers.get("X-CSRF-Token")).toBe("csrf-7");
+    expect(server.calls("PUT /api/alerts/channels/ch_hook")[0]!.headers.get("X-CSRF-Token")).toBe(CSRF);
 
     // A new secret typed in is sent; the other stays out.
     await until(() => expect(document.querySelector("dialog[open]")).toBeNull());
@@ -188,7 +181,7 @@ describe("channels", () => {
     await until(() => expect(view.target.querySelectorAll("tbody tr")).toHaveLength(1));
     click(button(view.target, "Send test"));
     await until(() => expect(textOf(view.target.querySelector("tbody"))).toContain("Refused: HTTP 500 from the receiver: boom"));
-    expect(server.calls("POST /api/alerts/channels/ch_hook/test")[0]!.headers.get("X-CSRF-Token")).toBe("csrf-7");
+    expect(server.calls("POST /api/alerts/channels/ch_hook/test")[0]!.headers.get("X-CSRF-Token")).toBe(CSRF);
     expect(textOf(view.target.querySelector('[role="status"]'))).toContain("Ops hook: Refused");
 
     server.on("POST /api/alerts/channels/ch_hook/test", { ok: true, notification_id: "n2", parts: 1 });

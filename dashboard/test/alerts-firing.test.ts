@@ -1,49 +1,17 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { live } from "../src/lib/live.js";
+import { beforeEach, describe, expect, test } from "vitest";
 import { router } from "../src/lib/router.svelte.js";
-import { session } from "../src/lib/session.svelte.js";
 import type { ActiveAlert } from "../src/lib/types.js";
 import Alerts from "../src/pages/alerts/Alerts.svelte";
 import { mergeLive } from "../src/pages/alerts/firing.js";
 import { matchersFromLabels, silenceBody, emptySilence } from "../src/pages/alerts/silence.js";
 import SilencesTab from "../src/pages/alerts/SilencesTab.svelte";
-import { editor, choose, control, labelled, textOf } from "./alerts-support.js";
+import { button, choose, click, control, labelled, render, textOf, type, until } from "./support/dom.js";
 import { fakeApi, json, type Recorded } from "./support/fake-api.js";
-import { button, click, render, type, until } from "./support/dom.js";
+import { FakeWebSocket, useFakeWebSocket } from "./support/live.js";
+import { signIn } from "./support/session.js";
 
 // "Firing now": the list follows the `alerts` live topic without reloading, the REST answer
 // fills in silences; "Silence" on a row opens a silence pre-filled from that alert's labels.
-
-/** The browser's WebSocket, played by the test. */
-class FakeWebSocket {
-  static last: FakeWebSocket | undefined;
-  readyState = 0;
-  sent: Record<string, unknown>[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(
-    readonly url: string,
-    readonly protocols: string[],
-  ) {
-    FakeWebSocket.last = this;
-  }
-  send(text: string) {
-    this.sent.push(JSON.parse(text) as Record<string, unknown>);
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-    this.onmessage?.({ data: JSON.stringify({ type: "hello", tenant: "t1" }) });
-  }
-  push(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-}
 
 const checkout: ActiveAlert = {
   fingerprint: "fp-checkout",
@@ -62,18 +30,11 @@ const checkout: ActiveAlert = {
 
 const toLive = (a: ActiveAlert) => ({ fingerprint: a.fingerprint, rule_id: a.rule_id, rule_name: a.rule_name, state: a.state, labels: a.labels, summary: a.annotations.summary ?? "", value: a.value, firing_since: a.firing_since });
 
+useFakeWebSocket();
 beforeEach(() => {
-  resetLive();
-  session.user = editor;
+  signIn("editor");
   router.navigate("/alerts");
-  delete document.body.dataset.ready;
 });
-afterEach(() => resetLive());
-
-function resetLive() {
-  live.reset();
-  FakeWebSocket.last = undefined;
-}
 
 describe("Firing now", () => {
   test("follows the live topic, then silences an alert from its row with matchers from its labels", async () => {
@@ -85,7 +46,6 @@ describe("Firing now", () => {
         return json({ id: "sil_1", ...(r.body as object), state: "active", matches_now: 1 }, 201);
       },
     });
-    vi.stubGlobal("WebSocket", FakeWebSocket);
     const view = render(Alerts);
 
     await until(() => expect(textOf(view.target.querySelector("tbody"))).toContain("Checkout errors"));
@@ -148,7 +108,6 @@ describe("Firing now", () => {
 
   test("nothing firing: the empty state points a newcomer to the rules", async () => {
     fakeApi({ "GET /api/alerts": { alerts: [], evaluation_paused: "storage is down" } });
-    vi.stubGlobal("WebSocket", FakeWebSocket);
     const view = render(Alerts);
     await until(() => expect(view.text()).toContain("Nothing is firing"));
     expect(view.text()).toContain("Evaluation is paused: storage is down");

@@ -1,29 +1,17 @@
 import { flushSync } from "svelte";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { live } from "../src/lib/live.js";
+import { beforeEach, describe, expect, test } from "vitest";
 import { router } from "../src/lib/router.svelte.js";
-import { session } from "../src/lib/session.svelte.js";
 import Alerts from "../src/pages/alerts/Alerts.svelte";
 import HistoryTab from "../src/pages/alerts/HistoryTab.svelte";
 import RoutesTab from "../src/pages/alerts/RoutesTab.svelte";
 import RulesTab from "../src/pages/alerts/RulesTab.svelte";
-import { choose, control, editor, labelled, textOf, viewer } from "./alerts-support.js";
+import { button, choose, click, control, labelled, render, textOf, type, until } from "./support/dom.js";
 import { fakeApi, json, type Recorded } from "./support/fake-api.js";
-import { button, click, render, type, until } from "./support/dom.js";
+import { useFakeWebSocket } from "./support/live.js";
+import { signIn } from "./support/session.js";
 
 // The Alerts page as a whole: its tabs (keyboard and URL), which controls each role gets,
 // templates, the notification history's pages and the routes editor.
-
-/** A socket that never opens: these tests are not about live updates. */
-class SilentSocket {
-  readyState = 0;
-  onopen = null;
-  onmessage = null;
-  onclose = null;
-  onerror = null;
-  send() {}
-  close() {}
-}
 
 const status = { states: {}, last_eval_at: "2026-11-27T10:00:00.000Z", last_duration_ms: 12, last_error: null };
 const rule = { id: "rule_1", kind: "threshold", name: "Checkout errors", aggregation: "count", condition: ">", threshold: 5, origin: "api", updated_at: null, status: { ...status, states: { firing: 2 } } };
@@ -77,16 +65,13 @@ const tabs = (root: Element) => [...root.querySelectorAll<HTMLButtonElement>('[r
 const selectedTab = (root: Element) => tabs(root).find((t) => t.getAttribute("aria-selected") === "true")!;
 const buttonTexts = (root: Element) => [...root.querySelectorAll("button")].map((b) => b.textContent?.trim());
 
-beforeEach(() => {
-  live.reset();
-  vi.stubGlobal("WebSocket", SilentSocket);
-  router.navigate("/alerts");
-});
-afterEach(() => live.reset());
+// The live topics' socket is never opened: these tests are not about live updates.
+useFakeWebSocket();
+beforeEach(() => router.navigate("/alerts"));
 
 describe("Alerts page", () => {
   test("tabs: one tab stop, arrows / Home / End move and select, the tab is in the URL", async () => {
-    session.user = editor;
+    signIn("editor");
     everything();
     const view = render(Alerts);
     const list = view.target.querySelector('[role="tablist"]')!;
@@ -121,7 +106,7 @@ describe("Alerts page", () => {
 
   test("a viewer gets no write control on any tab; an editor does", async () => {
     everything();
-    session.user = viewer;
+    signIn("viewer");
     const view = render(Alerts);
     const WRITE = ["Silence", "New rule", "Start from a template", "Browse templates", "Edit", "Delete", "Delete rule", "New silence", "End now", "End silence", "Add channel", "Send test", "Delete channel", "Add route", "Delete route", "Create silence"];
     // What an editor sees on each tab, once its data is on screen.
@@ -139,10 +124,10 @@ describe("Alerts page", () => {
       expect(buttonTexts(view.target).filter((t) => WRITE.includes(t!)), `${tab} as a viewer`).toEqual([]);
       expect(view.target.querySelector("th")?.parentElement?.textContent).not.toContain("Actions");
 
-      session.user = editor;
+      signIn("editor");
       flushSync();
       for (const label of writes) expect(buttonTexts(view.target), `${tab} as an editor`).toContain(label);
-      session.user = viewer;
+      signIn("viewer");
       flushSync();
     }
     // Read-only empty states do not invite a viewer to do what they cannot.
@@ -152,7 +137,7 @@ describe("Alerts page", () => {
 
 describe("Rules tab", () => {
   test("status per rule: states, last evaluation, error; a file rule cannot be edited here", async () => {
-    session.user = editor;
+    signIn("editor");
     everything();
     const view = render(RulesTab);
     await until(() => expect(view.target.querySelectorAll("tbody tr")).toHaveLength(2));
@@ -166,7 +151,7 @@ describe("Rules tab", () => {
   });
 
   test("no rules: start from a template — install as is, or customise in the builder first", async () => {
-    session.user = editor;
+    signIn("editor");
     const template = {
       id: "agent-silent",
       title: "An agent is silent for two heartbeats",
@@ -210,7 +195,7 @@ describe("Rules tab", () => {
   });
 
   test("a viewer's empty state does not offer what they cannot do", async () => {
-    session.user = viewer;
+    signIn("viewer");
     fakeApi({ "GET /api/alerts/rules": { rules: [], next_cursor: null } });
     const view = render(RulesTab);
     await until(() => expect(view.text()).toContain("An editor or admin can add them."));
@@ -220,7 +205,7 @@ describe("Rules tab", () => {
 
 describe("History tab", () => {
   test("pages of notifications with delivery state, filtered by status", async () => {
-    session.user = viewer;
+    signIn("viewer");
     const server = fakeApi({});
     server.on("GET /api/alerts/notifications", (r: Recorded) => {
       const cursor = r.url.searchParams.get("cursor");
@@ -248,7 +233,7 @@ describe("History tab", () => {
 
 describe("Routes tab", () => {
   test("adds a route: matchers, channels, grouping", async () => {
-    session.user = editor;
+    signIn("editor");
     const server = fakeApi({
       "GET /api/alerts/routes": { routes: [], next_cursor: null },
       "GET /api/alerts/channels": { channels: [channel, { ...channel, id: "ch_2", name: "Mail" }], next_cursor: null },

@@ -1,11 +1,12 @@
 import { flushSync } from "svelte";
 import { describe, expect, test, vi } from "vitest";
+// The collector's own rule templates, as the templates dialog lists them.
+import { coreTemplates } from "../../collector/src/alerts/templates.js";
 import RuleForm from "../src/pages/alerts/RuleForm.svelte";
 import { draftFromRule, toRuleBody } from "../src/pages/alerts/rule-form.js";
 import type { RuleView } from "../src/pages/alerts/types.js";
+import { button, choose, click, control, labelled, render, type, until } from "./support/dom.js";
 import { json, fakeApi, type Recorded } from "./support/fake-api.js";
-import { button, click, render, type, until } from "./support/dom.js";
-import { choose, control, labelled } from "./alerts-support.js";
 
 // The rule builder: what the user types becomes the API's rule body (for each kind), the
 // preview is asked once the user pauses and shows the server's per-group values, and the
@@ -251,23 +252,7 @@ describe("rule builder → API body", () => {
   });
 
   test("a template's rule fills the form as it is (round trip)", () => {
-    const rule = {
-      kind: "threshold",
-      name: "HTTP check down",
-      source: "http",
-      type: "http.check",
-      aggregation: "ratio",
-      numerator: { where: [{ attr: "up", value: true }] },
-      denominator: {},
-      window: "2m",
-      interval: "30s",
-      group_by: ["check_name"],
-      condition: "==",
-      threshold: 0,
-      no_data: "ok",
-      labels: { severity: "critical" },
-      annotations: { summary: "HTTP check {{labels.check_name}} failed" },
-    } as const;
+    const rule = coreTemplates.find((t) => t.id === "http-check-down")!.rule;
     expect(toRuleBody(draftFromRule(rule as unknown as RuleView))).toEqual({
       ...rule,
       numerator: { where: [{ attr: "up", op: "=", value: "true" }] },

@@ -1,14 +1,11 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { setCsrfToken } from "../src/lib/api.js";
-import { live } from "../src/lib/live.js";
-import { session } from "../src/lib/session.svelte.js";
-import type { Role } from "../src/lib/types.js";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import CacheMonitor from "../src/pages/cache/CacheMonitor.svelte";
 import type { MonitorAnswer } from "../src/pages/cache/types.js";
-import { apiError, fakeApi, json } from "./support/fake-api.js";
 import { button, click, render, type, until } from "./support/dom.js";
-
-const defaults = { enabled: true, detailed_below: 100, sampled: [{ below: 200, rate: 0.1 }], aggregated_at: 1000, buffer_size: 1000 };
+import { apiError, fakeApi, json } from "./support/fake-api.js";
+import { cacheDefaults, cacheSummary } from "./support/fixtures.js";
+import { FakeWebSocket, useFakeWebSocket } from "./support/live.js";
+import { CSRF, signIn } from "./support/session.js";
 
 const recent = (ms: number, op: string, key_label: string, result: string | null, extra: Record<string, unknown> = {}) => ({
   ts: new Date(Date.UTC(2026, 10, 27, 10, 58, 8, ms)).toISOString(),
@@ -35,21 +32,7 @@ function answer(over: Partial<MonitorAnswer> = {}): MonitorAnswer {
         ops_per_s: 34.21,
         last_seen: new Date().toISOString(),
         dropped_events: 0,
-        summary: {
-          window_s: 71,
-          ops: 282,
-          items: 315,
-          cache_reads: 225,
-          hits: 197,
-          misses: 27,
-          partial_hits: 1,
-          hit_rate: 0.8756,
-          cache_writes: 24,
-          db_reads: 9,
-          db_writes: 24,
-          hybrid_queries: 3,
-          latency_ms: { cache_read: { p50: 0.838, p95: 7.875, p99: 24.25, avg: 2.084 } },
-        },
+        summary: { ...cacheSummary, window_s: 71, hybrid_queries: 3, latency_ms: { cache_read: { p50: 0.838, p95: 7.875, p99: 24.25, avg: 2.084 } } },
         key_labels: [
           { key_label: "user", ops: 215, hit_rate: 0.9563 },
           { key_label: "cart", ops: 34, hit_rate: 0 },
@@ -65,50 +48,13 @@ function answer(over: Partial<MonitorAnswer> = {}): MonitorAnswer {
         ],
       },
     ],
-    settings: { "*": defaults },
+    settings: { "*": cacheDefaults },
     settings_version: "fae7648bc7226152",
     ...over,
   };
 }
 
 const series = { step: "minute", since: "", until: "", points: [] };
-
-/** The browser's WebSocket, played by the test (as in events-page.test.ts). */
-class FakeWebSocket {
-  static all: FakeWebSocket[] = [];
-  readyState = 0;
-  sent: Record<string, any>[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeWebSocket.all.push(this);
-  }
-  send(text: string) {
-    this.sent.push(JSON.parse(text));
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-    this.onmessage?.({ data: JSON.stringify({ type: "hello", tenant: "t1" }) });
-  }
-  push(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-  subscription(topic: string) {
-    return [...this.sent].reverse().find((m) => m.type === "subscribe" && m.topic === topic);
-  }
-}
-
-function signIn(role: Role) {
-  session.user = { id: "u1", email: "ada@example.com", name: "Ada", role, tenant: "t1" };
-  session.status = "authenticated";
-  setCsrfToken("csrf-7");
-}
 
 const liveOp = (attrs: Record<string, string>) => ({
   ts: new Date(Date.UTC(2026, 10, 27, 10, 59, 0)).toISOString(),
@@ -119,18 +65,8 @@ const liveOp = (attrs: Record<string, string>) => ({
   body: "",
 });
 
-beforeEach(() => {
-  FakeWebSocket.all = [];
-  vi.stubGlobal("WebSocket", FakeWebSocket);
-  delete document.body.dataset.ready;
-});
-
-afterEach(() => {
-  live.reset();
-  vi.useRealTimers();
-  session.user = null;
-  setCsrfToken(null);
-});
+useFakeWebSocket();
+afterEach(() => vi.useRealTimers());
 
 describe("Cache monitor page", () => {
   test("mode, figures, latency, key labels and a colour-coded log; ready once shown", async () => {
@@ -229,7 +165,7 @@ describe("Cache monitor page", () => {
 
   test("a viewer sees whether monitoring is on, but no switch", async () => {
     signIn("viewer");
-    fakeApi({ "GET /api/cache-monitor": answer({ settings: { "*": { ...defaults, enabled: false } } }), "GET /api/cache-monitor/series": series });
+    fakeApi({ "GET /api/cache-monitor": answer({ settings: { "*": { ...cacheDefaults, enabled: false } } }), "GET /api/cache-monitor/series": series });
     const view = render(CacheMonitor);
     await until(() => expect(view.text()).toContain("Editors and admins can switch it"));
     expect(view.target.querySelector('[role="switch"]')).toBeNull();
@@ -242,11 +178,11 @@ describe("Cache monitor page", () => {
     let stored = true;
     const server = fakeApi({
       // As the plugin answers: each app's `enabled` is the switch of the settings it follows.
-      "GET /api/cache-monitor": () => json(answer({ settings: { "*": { ...defaults, enabled: stored } }, apps: answer().apps.map((a) => ({ ...a, enabled: stored })) })),
+      "GET /api/cache-monitor": () => json(answer({ settings: { "*": { ...cacheDefaults, enabled: stored } }, apps: answer().apps.map((a) => ({ ...a, enabled: stored })) })),
       "GET /api/cache-monitor/series": series,
       "PUT /api/cache-monitor/settings": (request: { body: any }) => {
         stored = request.body.settings.enabled;
-        return json({ app: request.body.app, settings: { ...defaults, enabled: stored }, version: "v2", agents_notified: 1 });
+        return json({ app: request.body.app, settings: { ...cacheDefaults, enabled: stored }, version: "v2", agents_notified: 1 });
       },
     });
     const view = render(CacheMonitor);
@@ -259,7 +195,7 @@ describe("Cache monitor page", () => {
     await until(() => expect(toggle.getAttribute("aria-checked")).toBe("false"));
     const [put] = server.calls("PUT /api/cache-monitor/settings");
     expect(put!.body).toEqual({ app: "*", settings: { enabled: false } });
-    expect(put!.headers.get("X-CSRF-Token")).toBe("csrf-7");
+    expect(put!.headers.get("X-CSRF-Token")).toBe(CSRF);
     // The app follows "*": its badge follows at once, and the gap until it applies it is explained.
     await until(() => expect(view.target.querySelector("section.app")?.textContent).toContain("switch off"));
     expect(view.text()).toContain("switched off: waiting for the app to apply it");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { MonitorAnswer, Summary } from "../src/pages/cache/types.js";
+import type { MonitorAnswer } from "../src/pages/cache/types.js";
 import {
   entriesFromAnswer,
   entryFromLiveEvent,
@@ -16,24 +16,7 @@ import {
   switchTarget,
   type LogEntry,
 } from "../src/pages/cache/view.js";
-
-const defaults = { enabled: true, detailed_below: 100, sampled: [{ below: 200, rate: 0.1 }], aggregated_at: 1000, buffer_size: 1000 };
-
-const summary: Summary = {
-  window_s: 311,
-  ops: 282,
-  items: 315,
-  cache_reads: 225,
-  hits: 197,
-  misses: 27,
-  partial_hits: 1,
-  hit_rate: 0.8756,
-  cache_writes: 24,
-  db_reads: 9,
-  db_writes: 24,
-  hybrid_queries: 0,
-  latency_ms: {},
-};
+import { cacheDefaults, cacheSummary } from "./support/fixtures.js";
 
 const op = (ts: string, over: Partial<LogEntry> = {}): LogEntry => ({
   key: ts,
@@ -120,7 +103,7 @@ describe("cache monitor: the event log", () => {
 
 describe("cache monitor: figures and controls", () => {
   test("the headline figures, with the hit rate in bad tone under the alert template's 80 %", () => {
-    const shown = figures(summary);
+    const shown = figures(cacheSummary);
     expect(shown.map((f) => `${f.label}=${f.value}`)).toEqual([
       "Hit rate=87.6%",
       "Hits=197",
@@ -133,8 +116,8 @@ describe("cache monitor: figures and controls", () => {
     ]);
     expect(shown[0]!.tone).toBe("ok");
     expect(shown[1]!.hint).toBe("88% of 225 cache reads");
-    expect(figures({ ...summary, hit_rate: 0.5 })[0]!.tone).toBe("bad");
-    expect(figures({ ...summary, hit_rate: null, cache_reads: 0 })[0]).toMatchObject({ value: "—", tone: "neutral", hint: "no cache reads in the window" });
+    expect(figures({ ...cacheSummary, hit_rate: 0.5 })[0]!.tone).toBe("bad");
+    expect(figures({ ...cacheSummary, hit_rate: null, cache_reads: 0 })[0]).toMatchObject({ value: "—", tone: "neutral", hint: "no cache reads in the window" });
   });
 
   test("the query: empty filters are left out, the key label is trimmed", () => {
@@ -143,7 +126,7 @@ describe("cache monitor: figures and controls", () => {
   });
 
   test("the switch targets * for every app, or the selected app, whose own settings win over *", () => {
-    const settings = { "*": { ...defaults, enabled: false }, checkout: { ...defaults, enabled: true } };
+    const settings = { "*": { ...cacheDefaults, enabled: false }, checkout: { ...cacheDefaults, enabled: true } };
     expect(switchTarget(settings, "")).toEqual({ app: "*", enabled: false, own: false });
     expect(switchTarget(settings, "checkout")).toEqual({ app: "checkout", enabled: true, own: true });
     expect(switchTarget(settings, "search")).toEqual({ app: "search", enabled: false, own: false });
@@ -164,6 +147,6 @@ describe("cache monitor: figures and controls", () => {
       { t: "2026-01-01T00:00:00.000Z", ops: 60, ops_per_s: 1, hit_rate: null, p95_ms: null },
       { t: "2026-01-01T00:01:00.000Z", ops: 120, ops_per_s: 2, hit_rate: 0.5, p95_ms: 1 },
     ];
-    expect(seriesData({ step: "minute", since: "", until: "", points })).toEqual([[1767225600, 1767225660], [1, 2]]);
+    expect(seriesData({ step: "minute", since: "", until: "", filters: { app: null, key_label: null, op: null }, points })).toEqual([[1767225600, 1767225660], [1, 2]]);
   });
 });

@@ -1,8 +1,9 @@
-import { describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { router } from "../src/lib/router.svelte.js";
 import Events from "../src/pages/Events.svelte";
-import { fakeApi } from "./support/fake-api.js";
 import { button, click, render, type, until } from "./support/dom.js";
+import { fakeApi } from "./support/fake-api.js";
+import { FakeWebSocket, useFakeWebSocket } from "./support/live.js";
 
 const stored = (n: number, type = "http.check") => ({
   id: `019ac3a0-0000-7000-8000-00000000000${n}`,
@@ -16,42 +17,12 @@ const stored = (n: number, type = "http.check") => ({
   body: `check ${n}`,
 });
 
-/** The browser's WebSocket, played by the test. */
-class FakeWebSocket {
-  static last: FakeWebSocket | undefined;
-  readyState = 0;
-  sent: Record<string, unknown>[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(
-    readonly url: string,
-    readonly protocols: string[],
-  ) {
-    FakeWebSocket.last = this;
-  }
-  send(text: string) {
-    this.sent.push(JSON.parse(text) as Record<string, unknown>);
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-    this.onmessage?.({ data: JSON.stringify({ type: "hello", tenant: "t1", topics: [] }) });
-  }
-  push(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-}
+useFakeWebSocket();
 
 describe("Events page", () => {
   test("lists stored events, applies filters through the URL, and tails live events on top", async () => {
     router.navigate("/events");
     const server = fakeApi({ "GET /api/events": { events: [stored(2), stored(1)], next_cursor: null } });
-    vi.stubGlobal("WebSocket", FakeWebSocket);
     const view = render(Events);
 
     await until(() => expect(view.target.querySelectorAll("details.event")).toHaveLength(2));

@@ -1,12 +1,11 @@
 import { describe, expect, test } from "vitest";
-import { setCsrfToken } from "../src/lib/api.js";
 import Agents from "../src/pages/Agents.svelte";
 import Login from "../src/pages/Login.svelte";
 import Keys from "../src/pages/admin/Keys.svelte";
 import Users from "../src/pages/admin/Users.svelte";
-import { session } from "../src/lib/session.svelte.js";
-import { apiError, fakeApi, json } from "./support/fake-api.js";
 import { button, click, render, type, until } from "./support/dom.js";
+import { apiError, fakeApi, json, type Recorded } from "./support/fake-api.js";
+import { CSRF, signIn } from "./support/session.js";
 
 const agent = {
   id: "agent-web-1",
@@ -50,6 +49,20 @@ describe("Agents page", () => {
     expect(server.calls("GET /api/agents")[0]!.url.searchParams.get("limit")).toBe("200");
   });
 
+  test("Load more: the next page from the cursor, less the agents the first page already shows", async () => {
+    const web2 = { ...agent, id: "agent-web-2", name: "web-2" };
+    const server = fakeApi({
+      "GET /api/agents": (r: Recorded) => json(r.url.searchParams.get("cursor") === "c1" ? { agents: [agent, web2], next_cursor: null } : { agents: [agent], next_cursor: "c1" }),
+    });
+    const view = render(Agents);
+    await until(() => expect(view.text()).toContain("web-1"));
+    click(button(view.target, "Load more"));
+    await until(() => expect(view.target.querySelectorAll("tbody tr")).toHaveLength(2));
+    expect([...view.target.querySelectorAll("tbody tr strong")].map((s) => s.textContent)).toEqual(["web-1", "web-2"]);
+    expect(server.calls("GET /api/agents")[1]!.url.searchParams.get("cursor")).toBe("c1");
+    expect(() => button(view.target, "Load more")).toThrow(); // the last page
+  });
+
   test("an error: the server's message and Retry", async () => {
     const server = fakeApi({ "GET /api/agents": () => apiError(403, "permission_denied", 'this key has scopes [ingest] but this needs "read"') });
     const view = render(Agents);
@@ -84,7 +97,7 @@ describe("Login page", () => {
 
 describe("Keys page", () => {
   test("creating a key sends name, scopes and the CSRF header, then shows the token once", async () => {
-    setCsrfToken("csrf-9");
+    signIn("admin");
     const created = { id: "key_2", tenant: "t1", name: "agent web-2", prefix: "vgl_AbCd", scopes: ["ingest", "read"], created_at: "2026-11-27T10:00:00Z" };
     const server = fakeApi({
       "GET /api/keys": { keys: [], next_cursor: null },
@@ -104,7 +117,7 @@ describe("Keys page", () => {
     expect(dialog.textContent).toContain("This is the only time the key is shown.");
     const [request] = server.calls("POST /api/keys");
     expect(request!.body).toEqual({ name: "agent web-2", scopes: ["ingest", "read"] });
-    expect(request!.headers.get("X-CSRF-Token")).toBe("csrf-9");
+    expect(request!.headers.get("X-CSRF-Token")).toBe(CSRF);
     // The list shows the new key (by its prefix only).
     await until(() => expect(view.target.querySelector("tbody")?.textContent).toContain("vgl_AbCd…"));
     expect(view.target.querySelector("tbody")?.textContent).not.toContain("secret");
@@ -116,7 +129,7 @@ describe("Users page", () => {
   const vic = { id: "u2", email: "vic@example.com", name: "Vic", role: "viewer", created_at: "2026-11-20T00:00:00Z" };
 
   test("edits send only what changed; the current admin cannot delete themself", async () => {
-    session.user = { ...ada, tenant: "t1" } as typeof session.user;
+    signIn("admin"); // Ada, u1
     const server = fakeApi({
       "GET /api/users": { users: [ada, vic] },
       "PUT /api/users/u2": () => json({ user: { ...vic, role: "editor" } }),
@@ -135,7 +148,6 @@ describe("Users page", () => {
     await until(() => expect(server.calls("PUT /api/users/u2")).toHaveLength(1));
     expect(server.calls("PUT /api/users/u2")[0]!.body).toEqual({ role: "editor" });
     await until(() => expect(view.target.querySelectorAll("tbody tr")[1]!.textContent).toContain("editor"));
-    session.user = null;
   });
 
   test("validation problems from the server are shown next to their field", async () => {

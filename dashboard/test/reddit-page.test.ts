@@ -1,43 +1,9 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { setCsrfToken } from "../src/lib/api.js";
-import { live } from "../src/lib/live.js";
-import { resetReady } from "../src/lib/ready.js";
-import { session } from "../src/lib/session.svelte.js";
-import type { Role } from "../src/lib/types.js";
+import { describe, expect, test } from "vitest";
 import Reddit from "../src/pages/reddit/Reddit.svelte";
-import { fakeApi, json } from "./support/fake-api.js";
 import { button, click, render, type, until } from "./support/dom.js";
-
-/** The browser's WebSocket, played by the test (as in events-page.test.ts). */
-class FakeWebSocket {
-  static last: FakeWebSocket | undefined;
-  readyState = 0;
-  sent: Record<string, unknown>[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(
-    readonly url: string,
-    readonly protocols: string[],
-  ) {
-    FakeWebSocket.last = this;
-  }
-  send(text: string) {
-    this.sent.push(JSON.parse(text) as Record<string, unknown>);
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-    this.onmessage?.({ data: JSON.stringify({ type: "hello", tenant: "t1", topics: [] }) });
-  }
-  push(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-}
+import { fakeApi, json } from "./support/fake-api.js";
+import { FakeWebSocket, useFakeWebSocket } from "./support/live.js";
+import { CSRF, signIn } from "./support/session.js";
 
 const keyword = (over: Record<string, unknown> = {}) => ({
   id: "kw-1",
@@ -64,19 +30,7 @@ function routes(keywords: unknown[] = []) {
   };
 }
 
-function signIn(role: Role) {
-  session.user = { id: "u1", email: "ada@example.com", name: "Ada", role, tenant: "t1" };
-  session.status = "authenticated";
-}
-
-beforeEach(() => {
-  resetReady();
-  vi.stubGlobal("WebSocket", FakeWebSocket);
-});
-afterEach(() => {
-  live.reset();
-  session.user = null;
-});
+useFakeWebSocket();
 
 describe("Reddit page", () => {
   test("a viewer: the empty state says what to do, the page is ready, and no write control is offered", async () => {
@@ -110,7 +64,6 @@ describe("Reddit page", () => {
 
   test("an editor adds a keyword, then its mention arrives on the live feed, newest on top, with pause", async () => {
     signIn("editor");
-    setCsrfToken("csrf-1");
     const created = keyword({ id: "kw-9", subreddit: ["selfhosted", "homelab"] });
     const server = fakeApi({ ...routes(), "POST /api/keywords": () => json(created, 201) });
     const view = render(Reddit);
@@ -131,7 +84,7 @@ describe("Reddit page", () => {
     await until(() => expect(server.calls("POST /api/keywords")).toHaveLength(1));
     const [request] = server.calls("POST /api/keywords");
     expect(request!.body).toEqual({ keyword: "vigil", mode: "phrase", subreddit: ["selfhosted", "homelab"], exclude: [], is_active: true });
-    expect(request!.headers.get("X-CSRF-Token")).toBe("csrf-1");
+    expect(request!.headers.get("X-CSRF-Token")).toBe(CSRF);
     await until(() => expect(view.target.querySelector("tbody")?.textContent).toContain("r/selfhosted, r/homelab"));
     expect(button(view.target, "Pause").getAttribute("aria-label")).toBe("Pause vigil");
 

@@ -1,48 +1,21 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { live } from "../src/lib/live.js";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import Campaign from "../src/pages/sms/Campaign.svelte";
 import Campaigns from "../src/pages/sms/Campaigns.svelte";
 import type { CampaignReport, CampaignStats, SystemView } from "../src/pages/sms/types.js";
-import { apiError, fakeApi } from "./support/fake-api.js";
 import { render, until } from "./support/dom.js";
+import { apiError, fakeApi } from "./support/fake-api.js";
+import { springSale as SPRING_SALE } from "./support/fixtures.js";
+import { FakeWebSocket, useFakeWebSocket } from "./support/live.js";
 
-const springSale: CampaignStats = {
-  campaign_id: "spring-sale",
-  name: "Spring sale",
-  user: "ann",
-  status: "started",
-  total: 50000,
-  messages: 41230,
-  not_reported: 8770,
-  queued: 0,
-  sent: 133,
-  delivered: 39025,
-  undelivered: 928,
-  failed: 1144,
-  failed_total: 2072,
-  final: 41097,
-  pending: 8903,
-  dispatched: 41230,
-  progress_pct: 82.19,
-  delivery_rate: 0.9496,
-  failure_rate: 0.0504,
-  throughput: { last_minute: 347, avg_per_minute: 403.85 },
-  created_at: "2026-11-27T12:27:20.393Z",
-  started_at: "2026-11-27T12:29:20.393Z",
-  completed_at: null,
-  last_activity_at: new Date().toISOString(),
-  duration_s: 6125.513,
-  eta: "2026-11-27T14:36:41.906Z",
-  eta_s: 1516,
-  as_of: "2026-11-27T14:11:25.906Z",
-};
+/** Still sending: its last activity is now. */
+const springSale: CampaignStats = { ...SPRING_SALE, last_activity_at: new Date().toISOString() };
 
 const winterSale: CampaignStats = { ...springSale, campaign_id: "winter", name: null, user: null, status: "completed", completed_at: "2026-11-20T10:00:00.000Z", eta: null, eta_s: null, delivered: 100, failed_total: 0, failed: 0, undelivered: 0, pending: 0, final: 100, total: 100, messages: 100, progress_pct: 100 };
 
 const system: SystemView = {
   since: "2026-11-26T14:11:26.284Z",
   as_of: "2026-11-27T14:11:26.284Z",
-  totals: { messages: 41230, delivered: 39025, failed_total: 2072, final: 41097, delivery_rate: 0.9496, failure_rate: 0.0504, throughput_last_minute: 344 },
+  totals: { messages: 41230, queued: 0, sent: 133, delivered: 39025, undelivered: 928, failed: 1144, failed_total: 2072, final: 41097, dispatched: 41230, delivery_rate: 0.9496, failure_rate: 0.0504, throughput_last_minute: 344 },
   campaigns: { seen: 2, active: 1, active_list: [springSale] },
   servers: {
     total: 3,
@@ -80,6 +53,8 @@ const report: CampaignReport = {
   ],
   errors: {
     campaign_id: "spring-sale",
+    since: null,
+    until: null,
     messages: 41230,
     final: 41097,
     failed: 2072,
@@ -105,49 +80,10 @@ const report: CampaignReport = {
   hourly: [],
 };
 
-/** The browser's WebSocket, played by the test (as in events-page.test.ts). */
-class FakeWebSocket {
-  static all: FakeWebSocket[] = [];
-  readyState = 0;
-  sent: Record<string, any>[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeWebSocket.all.push(this);
-  }
-  send(text: string) {
-    this.sent.push(JSON.parse(text));
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-    this.onmessage?.({ data: JSON.stringify({ type: "hello", tenant: "t1" }) });
-  }
-  push(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-  subscription(topic: string) {
-    return this.sent.find((m) => m.type === "subscribe" && m.topic === topic);
-  }
-}
-
 const figure = (root: HTMLElement, label: string) => [...root.querySelectorAll(".stat")].find((c) => c.querySelector(".label")?.textContent === label)?.querySelector(".value")?.textContent;
 
-beforeEach(() => {
-  FakeWebSocket.all = [];
-  vi.stubGlobal("WebSocket", FakeWebSocket);
-  delete document.body.dataset.ready;
-});
-
-afterEach(() => {
-  live.reset();
-  vi.useRealTimers();
-});
+useFakeWebSocket();
+afterEach(() => vi.useRealTimers());
 
 describe("SMS campaigns page", () => {
   test("no campaign yet: how to report one with createSmsTracker", async () => {

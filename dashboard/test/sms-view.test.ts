@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { CampaignReport, CampaignStats } from "../src/pages/sms/types.js";
+import type { CampaignReport } from "../src/pages/sms/types.js";
 import {
   applyLive,
   campaignPath,
@@ -15,38 +15,7 @@ import {
   statusLabel,
   statusTone,
 } from "../src/pages/sms/view.js";
-
-/** The example of plugins/sms/docs/collector.md. */
-export const springSale: CampaignStats = {
-  campaign_id: "spring-sale",
-  name: "Spring sale",
-  user: "ann",
-  status: "started",
-  total: 50000,
-  messages: 41230,
-  not_reported: 8770,
-  queued: 0,
-  sent: 133,
-  delivered: 39025,
-  undelivered: 928,
-  failed: 1144,
-  failed_total: 2072,
-  final: 41097,
-  pending: 8903,
-  dispatched: 41230,
-  progress_pct: 82.19,
-  delivery_rate: 0.9496,
-  failure_rate: 0.0504,
-  throughput: { last_minute: 347, avg_per_minute: 403.85 },
-  created_at: "2026-11-27T12:27:20.393Z",
-  started_at: "2026-11-27T12:29:20.393Z",
-  completed_at: null,
-  last_activity_at: "2026-11-27T14:11:20.245Z",
-  duration_s: 6125.513,
-  eta: "2026-11-27T14:36:41.906Z",
-  eta_s: 1516,
-  as_of: "2026-11-27T14:11:25.906Z",
-};
+import { springSale } from "./support/fixtures.js";
 
 describe("SMS views: progress", () => {
   test("delivered, failed and pending as shares of the total, adding up to the whole bar", () => {

@@ -1,11 +1,8 @@
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { setCsrfToken } from "../src/lib/api.js";
-import { resetReady } from "../src/lib/ready.js";
-import { session } from "../src/lib/session.svelte.js";
-import type { Role } from "../src/lib/types.js";
+import { describe, expect, test } from "vitest";
 import Jobs from "../src/pages/social/Jobs.svelte";
+import { button, click, control, render, textOf, type, until } from "./support/dom.js";
 import { fakeApi, json } from "./support/fake-api.js";
-import { button, click, render, type, until } from "./support/dom.js";
+import { CSRF, signIn } from "./support/session.js";
 
 const job = (over: Record<string, unknown> = {}) => ({
   id: "job-1",
@@ -48,25 +45,7 @@ const run = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-function signIn(role: Role) {
-  session.user = { id: "u1", email: "ada@example.com", name: "Ada", role, tenant: "t1" };
-  session.status = "authenticated";
-}
-
-/** The form control labelled `label` inside `root`. */
-function control(root: ParentNode, label: string): HTMLInputElement | HTMLSelectElement {
-  const found = [...root.querySelectorAll("label")].find((l) => l.textContent?.trim() === label);
-  const element = found?.htmlFor ? document.getElementById(found.htmlFor) : null;
-  if (!element) throw new Error(`no control labelled "${label}"`);
-  return element as HTMLInputElement | HTMLSelectElement;
-}
-
-const rowsText = (root: ParentNode, selector = "tbody tr") => [...root.querySelectorAll(selector)].map((tr) => tr.textContent!.replace(/\s+/g, " ").trim());
-
-beforeEach(() => resetReady());
-afterEach(() => {
-  session.user = null;
-});
+const rowsText = (root: ParentNode, selector = "tbody tr") => [...root.querySelectorAll(selector)].map(textOf);
 
 describe("Social jobs page", () => {
   test("a viewer: the empty state says what to do, the page is ready, and no write control is offered", async () => {
@@ -113,7 +92,6 @@ describe("Social jobs page", () => {
 
   test("an editor creates a job with a live schedule preview, and runs it now", async () => {
     signIn("editor");
-    setCsrfToken("csrf-2");
     const created = job({ id: "job-7", name: "Weekday videos", cron: "0 9 * * 1-5", timezone: "America/New_York" });
     let delivered = 0;
     let listed: unknown[] = [];
@@ -161,7 +139,7 @@ describe("Social jobs page", () => {
     await until(() => expect(server.calls("POST /api/monitoring/jobs")).toHaveLength(1));
     const [request] = server.calls("POST /api/monitoring/jobs");
     expect(request!.body).toMatchObject({ name: "Weekday videos", platform: "youtube", target_type: "channel", cron: "0 9 * * 1-5", timezone: "America/New_York", status: "active" });
-    expect(request!.headers.get("X-CSRF-Token")).toBe("csrf-2");
+    expect(request!.headers.get("X-CSRF-Token")).toBe(CSRF);
     await until(() => expect(rowsText(view.target)[0]).toContain("Weekday videos"));
 
     // No agent connected: the collector's message is shown, nothing waits.

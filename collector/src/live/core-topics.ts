@@ -9,6 +9,12 @@ import type { AlertEngine } from "../alerts/engine.js";
 
 const MAX_TAIL_EVENTS = 200;
 
+/** The `events` topic's data: the events stored that match, newest last, and how many matched beyond those sent. */
+export interface LiveEventsData {
+  events: { ts: string; source: string; type: string; agent: string; attrs: Record<string, string>; body: string }[];
+  skipped: number;
+}
+
 const tailParams = z
   .object({
     source: z.string().min(1).max(100).optional(),
@@ -22,7 +28,7 @@ export const eventsTopic: LiveTopic<z.output<typeof tailParams>> = {
   name: "events",
   description: "Events as they are stored (params: source, type, q); at most 200 per message, newest last.",
   params: tailParams,
-  onEvents(events: readonly LiveEvent[], params) {
+  onEvents(events: readonly LiveEvent[], params): LiveEventsData | undefined {
     const q = params.q?.toLowerCase();
     const matching: LiveEvent[] = [];
     for (const e of events) {

@@ -1,4 +1,4 @@
-import { ApiFailure } from "./api.js";
+import { ApiFailure, errorMessage } from "./api.js";
 
 /**
  * The server's validation problems by field, to show each next to its input: a 400
@@ -16,4 +16,13 @@ export function fieldErrors(error: unknown): Record<string, string> {
     if (typeof key === "string" && key && typeof message === "string" && !(key in errors)) errors[key] = message;
   }
   return errors;
+}
+
+/** The message above a form whose problems are shown by their fields. */
+export const CORRECT_FIELDS = "Please correct the fields marked below.";
+
+/** A failed save as a form shows it: the server's problems by field, and the message above the form. */
+export function saveFailure(error: unknown): { errors: Record<string, string>; failure: string } {
+  const errors = fieldErrors(error);
+  return { errors, failure: Object.keys(errors).length > 0 ? CORRECT_FIELDS : errorMessage(error) };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SUBREDDIT_PATTERN } from "./keyword-rules.js";
 
 /** The parts of Reddit's listing JSON the plugin reads. */
 export interface RedditThing {
@@ -33,8 +34,7 @@ export function idValue(id: string): bigint {
   return value;
 }
 
-/** Subreddit names: 2–21 letters, digits or underscores (Reddit's rule). */
-export const SUBREDDIT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_]{1,20}$/;
+export { SUBREDDIT_PATTERN };
 
 /**
  * One subreddit name, as the keyword API and the config take it. "all" is refused here:

@@ -28,8 +28,9 @@
  * Offsets and lengths are in UTF-16 code units of the original text.
  */
 import { buildAutomaton, isWhitespaceCode, type Automaton } from "./aho-corasick.js";
+import { validateKeyword, type KeywordMode } from "./keyword-rules.js";
 
-export type KeywordMode = "phrase" | "word" | "regex";
+export { MAX_KEYWORD_LENGTH, validateKeyword, type KeywordMode } from "./keyword-rules.js";
 
 export interface KeywordSpec {
   id: string;
@@ -90,32 +91,8 @@ export interface CompileOptions {
   maxTableCells?: number;
 }
 
-export const MAX_KEYWORD_LENGTH = 200;
 export const SNIPPET_RADIUS = 60;
 const DEFAULT_MAX_TABLE_CELLS = 8 * 1024 * 1024;
-const MODES: readonly string[] = ["phrase", "word", "regex"];
-
-/**
- * Why a keyword cannot be stored, or null when it can: the collector's keyword API answers
- * 400 with this message. Also usable for exclude terms (mode "phrase").
- */
-export function validateKeyword(text: string, mode: KeywordMode): string | null {
-  if (!MODES.includes(mode)) return `mode must be "phrase", "word" or "regex", got "${String(mode)}"`;
-  if (text.trim() === "") return "keyword text is empty";
-  const characters = [...text].length;
-  if (characters > MAX_KEYWORD_LENGTH) return `keyword text is ${characters} characters long, at most ${MAX_KEYWORD_LENGTH} are allowed`;
-  if (mode !== "regex") return null;
-  let regex: RegExp;
-  try {
-    regex = new RegExp(text, "iu");
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    // V8 says "Invalid regular expression: /(/iu: Unterminated group"; keep the reason.
-    return `invalid regular expression: ${message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")}`;
-  }
-  if (regex.test("")) return "regular expression matches empty text: it would match every post and comment";
-  return null;
-}
 
 /** The form phrase/word keywords and exclude terms are compared in: NFC, trimmed, one space per whitespace run, lower-cased, ς as σ. */
 export function normalizePattern(text: string): string {

@@ -1,10 +1,15 @@
+import type { ChannelView, Matcher, RouteView, SilenceView } from "@vigil/collector/api-types";
+import type { AlertTemplate } from "@vigil/plugin-sdk";
+import type { Page } from "../../lib/types.js";
+
 /**
- * Shapes of the alerting API as the Alerts page reads them (docs/alerting.md). Each names
- * the collector file that defines it: keep them in step when the API changes. What fires
- * now (`ActiveAlert`, `AlertsAnswer`) is shared and lives in lib/types.ts.
+ * Shapes of the alerting API as the Alerts page reads them (docs/alerting.md): the
+ * collector's own types where it declares them (erased at build), else as the named
+ * collector file answers them — keep those in step when the API changes. What fires now
+ * (`ActiveAlert`, `AlertsAnswer`) is shared and lives in lib/types.ts.
  */
 
-import type { Page } from "../../lib/types.js";
+export type { ChannelKind, Matcher } from "@vigil/collector/api-types";
 
 export type RuleKind = "threshold" | "absence" | "anomaly" | "event";
 
@@ -94,48 +99,15 @@ export interface PreviewAnswer {
   note?: string;
 }
 
-/** collector/src/routes/alerts/templates.ts (AlertTemplate of the plugin SDK) */
-export interface Template {
-  id: string;
-  title: string;
-  description: string;
-  rule: Record<string, unknown> & { kind: RuleKind; name: string };
-}
+/** `GET /api/alerts/templates`: the plugin SDK's AlertTemplate (each rule has a kind and a name). */
+export type Template = AlertTemplate & { rule: { kind: RuleKind; name: string } };
 
-/** collector/src/alerts/routing.ts (matcherSchema) */
-export type MatcherOp = "=" | "!=" | "=~" | "!~";
-export interface Matcher {
-  label: string;
-  op: MatcherOp;
-  value: string;
-}
+export type MatcherOp = Matcher["op"];
 
-/** collector/src/routes/alerts/silences.ts (presentSilence) */
-export interface Silence {
-  id: string;
-  matchers: Matcher[];
-  starts_at: string | null;
-  ends_at: string | null;
-  comment: string;
-  created_by: string;
-  state: "pending" | "active" | "expired";
-  updated_at: string | null;
-}
+export type Silence = SilenceView;
 export type SilencesPage = { silences: Silence[] } & Page;
 
-/** collector/src/alerts/channels/index.ts */
-export type ChannelKind = "discord" | "slack" | "email" | "webhook" | "alertmanager";
-
-/** collector/src/routes/alerts/channels.ts (presentChannel): never a secret, only which are set. */
-export interface Channel {
-  id: string;
-  name: string;
-  kind: ChannelKind;
-  config: Record<string, unknown>;
-  secrets_set: string[];
-  origin: string;
-  updated_at: string | null;
-}
+export type Channel = ChannelView;
 export type ChannelsPage = { channels: Channel[] } & Page;
 
 /** `POST /api/alerts/channels/:id/test`: 200 when the destination accepted it, 502 with its answer when not. */
@@ -147,22 +119,7 @@ export interface TestResult {
   retry_after_ms?: number;
 }
 
-/** collector/src/routes/alerts/routing.ts (presentRoute) */
-export interface Route {
-  id: string;
-  name: string;
-  matchers: Matcher[];
-  channels: string[];
-  group_by: string[];
-  group_wait: string;
-  group_interval: string;
-  repeat_interval: string;
-  send_resolved: boolean;
-  continue: boolean;
-  position: number;
-  origin: string;
-  updated_at: string | null;
-}
+export type Route = RouteView;
 export type RoutesPage = { routes: Route[] } & Page;
 
 /** collector/src/routes/alerts/notifications.ts */

@@ -2,7 +2,7 @@ import type { Query } from "../../lib/api.js";
 import type { ChartData } from "../../lib/components/Chart.svelte";
 import { formatNumber, formatPercent } from "../../lib/format.js";
 import type { Tone } from "../../lib/status.js";
-import type { AppMonitor, CacheSettings, MonitorAnswer, Mode, Op, SeriesAnswer, Summary } from "./types.js";
+import type { AppMonitor, CacheSettings, MonitorAnswer, Mode, Op, RecentOp, SeriesAnswer, Summary } from "./types.js";
 
 /**
  * What the cache monitor page shows, worked out from the API's answers: pure functions,
@@ -33,6 +33,8 @@ export const OP_LABELS: Record<Op, string> = {
   db_write: "DB writes",
   hybrid: "Hybrid queries",
 };
+/** The op kinds, in the order the filters and tables list them. */
+export const OPS = Object.keys(OP_LABELS) as Op[];
 
 /** Entries the log keeps on screen (the API sends up to 100 per app, the live tail adds more). */
 export const LOG_LIMIT = 200;
@@ -162,7 +164,7 @@ export function formatMs(ms: number | null | undefined): string {
 /** The latency per kind with operations, in the kinds' usual order. */
 export function latencyRows(summary: Summary): { op: Op; label: string; p50: string; p95: string; p99: string; avg: string }[] {
   const rows = [];
-  for (const op of Object.keys(OP_LABELS) as Op[]) {
+  for (const op of OPS) {
     const latency = summary.latency_ms[op];
     if (!latency) continue;
     rows.push({ op, label: OP_LABELS[op], p50: formatMs(latency.p50), p95: formatMs(latency.p95), p99: formatMs(latency.p99), avg: formatMs(latency.avg) });
@@ -182,18 +184,11 @@ export function seriesData(series: SeriesAnswer | undefined): ChartData {
 /** The colour family of a logged operation, as the terminal view colours them. */
 export type LogClass = "hit" | "miss" | "partial" | "write" | "db-read" | "hybrid" | "other";
 
-export interface LogEntry {
+/** A logged operation on screen: one of an app's `recent` (its mode aside) or one from the live tail. */
+export interface LogEntry extends Omit<RecentOp, "mode"> {
   /** Unique on screen. */
   key: string;
   app: string;
-  ts: string;
-  op: string;
-  key_label: string;
-  result: string | null;
-  count: number | null;
-  duration_ms: number | null;
-  sample_rate: number | null;
-  origin: string | null;
   /** The wrapped client's call failed. */
   error: boolean;
   /** Arrived on the live tail (not yet in a polled answer). */

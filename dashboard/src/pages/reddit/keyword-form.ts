@@ -1,9 +1,10 @@
-import type { Keyword, KeywordMode } from "./types.js";
+import { MAX_EXCLUDE, MAX_EXCLUDE_LENGTH, MAX_SUBREDDITS, SUBREDDIT_PATTERN, validateKeyword, type KeywordMode } from "@vigil/plugin-reddit/keywords";
+import type { Keyword } from "./types.js";
 
 /**
- * The keyword form: its fields as typed, the checks the collector makes (same limits and
- * wording as plugins/reddit/src/matcher.ts `validateKeyword` and api/keywords.ts, so the
- * user sees the problem before sending), and the request body.
+ * The keyword form: its fields as typed, the checks the collector makes (the plugin's own
+ * `validateKeyword` and limits, so the user sees the problem before sending), and the
+ * request body.
  */
 
 export interface KeywordForm {
@@ -15,11 +16,6 @@ export interface KeywordForm {
   exclude: string;
   is_active: boolean;
 }
-
-export const MAX_KEYWORD_LENGTH = 200;
-export const MAX_SUBREDDITS = 100;
-export const MAX_EXCLUDE = 50;
-const SUBREDDIT = /^[A-Za-z0-9][A-Za-z0-9_]{1,20}$/;
 
 export const MODES: { value: KeywordMode; label: string; hint: string }[] = [
   { value: "phrase", label: "Phrase", hint: "Anywhere in the text, also inside a longer word; any run of spaces counts as one." },
@@ -41,23 +37,6 @@ export function formFromKeyword(keyword: Keyword): KeywordForm {
   };
 }
 
-/** The collector's check of a keyword's text (matcher.ts validateKeyword), null when fine. */
-export function keywordProblem(text: string, mode: KeywordMode): string | null {
-  if (text.trim() === "") return "keyword text is empty";
-  const characters = [...text].length;
-  if (characters > MAX_KEYWORD_LENGTH) return `keyword text is ${characters} characters long, at most ${MAX_KEYWORD_LENGTH} are allowed`;
-  if (mode !== "regex") return null;
-  let regex: RegExp;
-  try {
-    regex = new RegExp(text, "iu");
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return `invalid regular expression: ${message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")}`;
-  }
-  if (regex.test("")) return "regular expression matches empty text: it would match every post and comment";
-  return null;
-}
-
 /**
  * "all" (every subreddit the agent's plugin polls), or names: "selfhosted, homelab" or
  * "r/selfhosted homelab" (an r/ prefix is dropped: people copy names that way). One name
@@ -70,7 +49,7 @@ export function parseSubreddits(text: string): { value: string | string[]; error
   for (const raw of trimmed.split(/[\s,]+/)) {
     const name = raw.replace(/^\/?r\//i, "");
     if (name.toLowerCase() === "all") return { value: null, error: '"all" means every monitored subreddit: write it alone, not in a list' };
-    if (!SUBREDDIT.test(name)) return { value: null, error: `"${raw}" is not a subreddit name: 2–21 letters, digits or '_'` };
+    if (!SUBREDDIT_PATTERN.test(name)) return { value: null, error: `"${raw}" is not a subreddit name: 2–21 letters, digits or '_'` };
     if (!names.some((n) => n.toLowerCase() === name.toLowerCase())) names.push(name);
   }
   if (names.length > MAX_SUBREDDITS) return { value: null, error: `at most ${MAX_SUBREDDITS} subreddits per keyword` };
@@ -84,8 +63,8 @@ export function parseExclude(text: string): { value: string[]; error: string | n
     .map((t) => t.trim())
     .filter((t) => t !== "");
   if (terms.length > MAX_EXCLUDE) return { value: [], error: `at most ${MAX_EXCLUDE} exclude terms` };
-  const long = terms.find((t) => [...t].length > 200);
-  if (long) return { value: [], error: `"${long.slice(0, 20)}…" is longer than 200 characters` };
+  const long = terms.find((t) => [...t].length > MAX_EXCLUDE_LENGTH);
+  if (long) return { value: [], error: `"${long.slice(0, 20)}…" is longer than ${MAX_EXCLUDE_LENGTH} characters` };
   return { value: terms, error: null };
 }
 
@@ -96,7 +75,7 @@ export function validateKeywordForm(form: KeywordForm): { errors: KeywordErrors;
   const errors: KeywordErrors = {};
   // Spaces around a phrase or word are a typing accident; in a regex they may be meant.
   const text = form.mode === "regex" ? form.keyword : form.keyword.trim();
-  const problem = keywordProblem(text, form.mode);
+  const problem = validateKeyword(text, form.mode);
   if (problem) errors.keyword = problem;
   const subreddits = parseSubreddits(form.subreddits);
   if (subreddits.error) errors.subreddit = subreddits.error;

@@ -1,72 +1,18 @@
-import { Cron } from "croner";
-import type { Frequency } from "./types.js";
+import { cronProblem, isTimeZone, MAX_CRON_LENGTH, MAX_INTERVAL_MINUTES, nextRunAt, scheduleOf, type Frequency, type Schedule } from "@vigil/plugin-social/schedule";
 
 /**
- * A job's schedule as the social plugin reads it, for the schedule preview. The API has no
- * preview endpoint (`next_run_at` is computed only for stored jobs), so the browser works
- * out the next runs itself with the same rules and the same parser (croner, same options)
- * as the plugin's `scheduleOf` / `nextRunAt` / `cronProblem` in
- * plugins/social/src/jobs-protocol.ts. dashboard/test/social-schedule.test.ts compares the
- * two, so a change there that is not made here fails a test.
+ * The schedule preview of the job form. The API has no preview endpoint (`next_run_at` is
+ * computed only for stored jobs), so the browser works out the next runs itself with the
+ * social plugin's own schedule arithmetic (`scheduleOf`, `nextRunAt`, `cronProblem`: the
+ * functions the collector and the agent run jobs by).
  */
 
+/** A job's schedule fields as the form holds them (all present). */
 export interface ScheduleFields {
   frequency: Frequency;
   interval_minutes: number | null;
   cron: string | null;
   timezone: string;
-}
-
-export type Schedule = { kind: "interval"; every_ms: number } | { kind: "cron"; cron: string; timezone: string };
-
-const MINUTE_MS = 60_000;
-const EVERY_MINUTES = { hourly: 60, daily: 1_440, weekly: 10_080 } as const;
-/** Midnight on the 1st of each month, in the job's time zone. */
-export const MONTHLY_CRON = "0 0 1 * *";
-/** The API's bounds (api/job-input.ts). */
-export const MAX_INTERVAL_MINUTES = 366 * 1_440;
-export const MAX_CRON_LENGTH = 200;
-
-/** Five fields, or six with seconds first; nicknames ("@daily"); day-of-month OR day-of-week (Vixie cron). */
-function cronOf(cron: string, timezone: string): Cron {
-  return new Cron(cron, { timezone, paused: true, mode: "5-or-6-parts" });
-}
-
-/** Whether `zone` is an IANA time zone this browser knows, as the collector checks it. */
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat(undefined, { timeZone: zone });
-    return zone.length > 0;
-  } catch {
-    return false;
-  }
-}
-
-/** `cron` wins over `frequency`; monthly is a cron in the job's zone; the rest are intervals. */
-export function scheduleOf(job: ScheduleFields): Schedule {
-  const timezone = job.timezone || "UTC";
-  if (job.cron) return { kind: "cron", cron: job.cron, timezone };
-  if (job.frequency === "monthly") return { kind: "cron", cron: MONTHLY_CRON, timezone };
-  if (job.frequency === "custom") {
-    if (!job.interval_minutes || job.interval_minutes < 1) throw new Error("a custom job needs interval_minutes ≥ 1 or a cron expression");
-    return { kind: "interval", every_ms: job.interval_minutes * MINUTE_MS };
-  }
-  return { kind: "interval", every_ms: EVERY_MINUTES[job.frequency] * MINUTE_MS };
-}
-
-/**
- * When a job runs next as of `from`: the first time of its schedule after its last run's
- * start, or `from` itself when that time has passed (due now). Never run: an interval job
- * is due at once, a cron job waits for its next time. Null when a cron has no further time.
- */
-export function nextRunAt(schedule: Schedule, from: Date, lastRunAt?: Date | null): Date | null {
-  if (schedule.kind === "interval") {
-    if (!lastRunAt) return from;
-    return new Date(Math.max(lastRunAt.getTime() + schedule.every_ms, from.getTime()));
-  }
-  const next = cronOf(schedule.cron, schedule.timezone).nextRun(lastRunAt ?? from);
-  if (next === null) return null;
-  return next.getTime() < from.getTime() ? from : next;
 }
 
 export type ScheduleField = "cron" | "timezone" | "interval_minutes";
@@ -88,11 +34,8 @@ export function previewSchedule(fields: ScheduleFields, options: { now?: Date; l
   if (!isTimeZone(timezone)) return { ok: false, field: "timezone", error: `timezone "${timezone}" is not an IANA time zone like "Europe/Paris" or "UTC"` };
   if (cron !== null) {
     if (cron.length > MAX_CRON_LENGTH) return { ok: false, field: "cron", error: `cron is at most ${MAX_CRON_LENGTH} characters` };
-    try {
-      cronOf(cron, timezone);
-    } catch (error) {
-      return { ok: false, field: "cron", error: `cannot parse: ${(error as Error).message}` };
-    }
+    const problem = cronProblem(cron, timezone);
+    if (problem !== null) return { ok: false, field: "cron", error: `cannot parse: ${problem}` };
   } else if (fields.frequency === "custom") {
     const minutes = fields.interval_minutes;
     if (minutes === null || Number.isNaN(minutes)) return { ok: false, field: "interval_minutes", error: "a custom job needs interval_minutes ≥ 1 (or a cron expression)" };

@@ -48,14 +48,75 @@ interface RecentRow {
   origin: string;
 }
 
-function summarize(rows: (RollupSums & { op: Op })[], windowMs: number) {
+/** Latency percentiles and mean of one op kind, ms (null without operations). */
+export interface Latency {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  avg: number | null;
+}
+
+/** Exact counts of an app over the window, from the rollup. */
+export interface Summary {
+  window_s: number;
+  ops: number;
+  items: number;
+  cache_reads: number;
+  hits: number;
+  misses: number;
+  partial_hits: number;
+  hit_rate: number | null;
+  cache_writes: number;
+  db_reads: number;
+  db_writes: number;
+  hybrid_queries: number;
+  latency_ms: Partial<Record<Op, Latency>>;
+}
+
+/** One logged operation (`recent`), newest first. */
+export interface RecentOp {
+  ts: string;
+  op: string;
+  key_label: string;
+  result: string | null;
+  count: number | null;
+  duration_ms: number | null;
+  sample_rate: number | null;
+  mode: string | null;
+  origin: string | null;
+}
+
+/** One app of the tenant: its mode, switch and rate, summary, busiest key labels and newest logged ops. */
+export interface AppMonitor {
+  app: string;
+  mode: Mode | null;
+  enabled: boolean;
+  ops_per_s: number;
+  last_seen: string | null;
+  dropped_events: number;
+  summary: Summary;
+  key_labels: { key_label: string; ops: number; hit_rate: number | null }[];
+  recent: RecentOp[];
+}
+
+/** `GET /api/cache-monitor`. */
+export interface MonitorAnswer {
+  since: string;
+  until: string;
+  apps: AppMonitor[];
+  /** "*" always present; an app has an entry when it has settings of its own. */
+  settings: Record<string, Settings>;
+  settings_version: string;
+}
+
+function summarize(rows: (RollupSums & { op: Op })[], windowMs: number): Summary {
   const byOp = new Map(rows.map((row) => [row.op, row]));
   const opsOf = (op: Op) => Number(byOp.get(op)?.ops ?? 0);
   const reads = byOp.get("cache_read");
   const hits = Number(reads?.hits ?? 0);
   const misses = Number(reads?.misses ?? 0);
   const partial = Number(reads?.partial_hits ?? 0);
-  const latency: Record<string, { p50: number | null; p95: number | null; p99: number | null; avg: number | null }> = {};
+  const latency: Partial<Record<Op, Latency>> = {};
   for (const row of rows) {
     const ops = Number(row.ops);
     if (ops > 0) latency[row.op] = { ...percentilesMs(bucketsOf(row)), avg: round(Number(row.sum_ms) / ops) };
@@ -79,7 +140,7 @@ function summarize(rows: (RollupSums & { op: Op })[], windowMs: number) {
 
 const optionalNumber = (text: string): number | null => (text === "" || !Number.isFinite(Number(text)) ? null : Number(text));
 
-async function monitor(request: PluginRequest, query: MonitorQuery) {
+async function monitor(request: PluginRequest, query: MonitorQuery): Promise<MonitorAnswer> {
   const now = Date.now();
   // Whole minutes of the rollup: from the start of the minute the window begins in.
   const sinceMs = Math.floor((now - query.window) / MINUTE_MS) * MINUTE_MS;
@@ -138,7 +199,7 @@ async function monitor(request: PluginRequest, query: MonitorQuery) {
   const windowOf = new Map(windows.map((w) => [w.app, w]));
   const effective = (app: string): Settings => settings[app] ?? settings[DEFAULT_APP]!;
 
-  const apps = [...names].sort().map((app) => {
+  const apps = [...names].sort().map((app): AppMonitor => {
     const state = stateOf.get(app);
     const window = windowOf.get(app);
     let opsPerS = 0;

@@ -18,6 +18,15 @@ const seriesQuery = z
   })
   .strict();
 
+/** What `GET /api/cache-monitor/series` answers. */
+export interface SeriesAnswer {
+  step: "minute" | "hour";
+  since: string;
+  until: string;
+  filters: { app: string | null; key_label: string | null; op: string | null };
+  points: { t: string; ops: number; ops_per_s: number; hit_rate: number | null; p95_ms: number | null }[];
+}
+
 /**
  * `GET /api/cache-monitor/series`: ops, ops/s, hit rate and p95 latency per minute or hour
  * from the rollup, for charts. Every step between since and until has a point (zero ops,
@@ -67,7 +76,7 @@ export const seriesRoute: PluginRoute = {
         until: new Date(until).toISOString(),
         filters: { app: query.app ?? null, key_label: query.key_label ?? null, op: query.op ?? null },
         points: series,
-      },
+      } satisfies SeriesAnswer,
     };
   },
 };

@@ -12,6 +12,14 @@ import { APP_NAME, DEFAULT_SETTINGS, SETTINGS_CHANGED, SYNC_PATH, settingsSchema
  * SYNC_PATH and publish them to apps; their backup sync heals a missed push.
  */
 
+/** `PUT /api/cache-monitor/settings`: the app's settings now, their version, and how many agents were told. */
+export interface PutSettingsAnswer {
+  app: string;
+  settings: Settings;
+  version: string;
+  agents_notified: number;
+}
+
 export const DEFAULT_APP = "*";
 
 const appName = z.union([z.literal(DEFAULT_APP), z.string().regex(APP_NAME, 'app is "*" (every app) or a name of letters, digits, ".", "_" and "-" (at most 64)')]);
@@ -77,7 +85,7 @@ export const settingsRoutes: PluginRoute[] = [
       const { settings } = parseRequest(mergedSchema, { settings: { ...base, ...input.settings } });
       await writeSettings(request, input.app, settings);
       const published = publishedForm({ ...apps, [input.app]: settings });
-      return { body: { app: input.app, settings, version: published.version, agents_notified: announce(request, input.app) } };
+      return { body: { app: input.app, settings, version: published.version, agents_notified: announce(request, input.app) } satisfies PutSettingsAnswer };
     },
   },
   {

@@ -11,6 +11,48 @@ function redditInstances(agent: AgentView): (ReportedPlugin & { details: Partial
   return agent.plugins.filter((p): p is ReportedPlugin & { details: Partial<MonitorDetails> } => p.details !== undefined && "stream_monitoring_active" in p.details);
 }
 
+/** One agent's Reddit plugin in the auto-monitor status. */
+export interface MonitorAgentStatus {
+  agent_id: string;
+  agent_name: string | null;
+  plugin_id: string;
+  online: boolean;
+  push_connected: boolean;
+  state: string;
+  message: string | null;
+  last_heartbeat: string | null;
+  is_running: boolean;
+  stream_monitoring_active: boolean;
+  active_streams: number;
+  monitored_keywords_count: number;
+  monitored_subreddits: number;
+  last_check: string | null;
+  last_sync: string | null;
+  check_interval_seconds: number;
+  immediate_updates_enabled: boolean;
+  mentions_emitted: number;
+  gaps: number;
+}
+
+/** `GET /api/auto-monitor/status`: the tenant-wide fields, then one entry per agent running the plugin. */
+export interface MonitorStatus {
+  desired_state: "running" | "stopped";
+  is_running: boolean;
+  monitored_keywords_count: number;
+  last_check: string | null;
+  check_interval_seconds: number;
+  immediate_updates_enabled: boolean;
+  stream_monitoring_active: boolean;
+  active_streams: number;
+  agents: MonitorAgentStatus[];
+}
+
+/** `POST /api/auto-monitor/start|stop` (202). */
+export interface MonitorSwitchAnswer {
+  desired_state: "running" | "stopped";
+  agents_notified: number;
+}
+
 const latest = (values: (string | undefined)[]): string | null =>
   values.filter((v): v is string => typeof v === "string" && v !== "").sort().at(-1) ?? null;
 
@@ -20,10 +62,10 @@ const latest = (values: (string | undefined)[]): string | null =>
  * (a heartbeat within the last minute); `immediate_updates_enabled` needs its push
  * connection to this collector.
  */
-async function monitorStatus(request: PluginRequest) {
+async function monitorStatus(request: PluginRequest): Promise<MonitorStatus> {
   const [wanted, keywords, agents] = await Promise.all([desiredRunning(request), listKeywords(request, true), request.agents.list()]);
   const entries = agents.flatMap((agent) =>
-    redditInstances(agent).map((plugin) => {
+    redditInstances(agent).map((plugin): MonitorAgentStatus => {
       const d = plugin.details;
       const live = agent.online && plugin.state !== "stopped" && plugin.state !== "failing";
       return {
@@ -67,7 +109,7 @@ function switchTo(running: boolean): PluginRoute["handler"] {
   return async (request) => {
     await setDesiredRunning(request, running);
     const reached = request.agents.broadcast({ name: MONITOR_CHANGED, args: { running } });
-    return { status: 202, body: { desired_state: running ? "running" : "stopped", agents_notified: reached } };
+    return { status: 202, body: { desired_state: running ? "running" : "stopped", agents_notified: reached } satisfies MonitorSwitchAnswer };
   };
 }
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { PluginApiError, nextRowVersion, parseRequest, uuidv7, type PluginRequest, type PluginRoute } from "@vigil/plugin-sdk";
 import { KEYWORDS_CHANGED } from "../commands.js";
 import { subredditNameSchema } from "../listing.js";
-import { validateKeyword, type KeywordMode } from "../matcher.js";
+import { KEYWORD_MODES, MAX_EXCLUDE, MAX_EXCLUDE_LENGTH, MAX_SUBREDDITS, validateKeyword, type KeywordMode } from "../keyword-rules.js";
 
 /**
  * The keyword API. Keywords live in ClickHouse (ReplacingMergeTree, read with FINAL), one
@@ -16,9 +16,9 @@ const subreddit = subredditNameSchema();
 const keywordFields = {
   keyword: z.string().describe("The text to find (phrase, word or regex)."),
   platform: z.literal("reddit", { error: 'platform must be "reddit"' }).default("reddit"),
-  mode: z.enum(["phrase", "word", "regex"], { error: 'mode is "phrase", "word" or "regex"' }).default("phrase"),
-  subreddit: z.union([z.literal("all"), subreddit, z.array(subreddit).min(1).max(100)]).default("all").describe("One subreddit, a list, or \"all\" monitored."),
-  exclude: z.array(z.string().min(1).max(200)).max(50).default([]),
+  mode: z.enum(KEYWORD_MODES, { error: 'mode is "phrase", "word" or "regex"' }).default("phrase"),
+  subreddit: z.union([z.literal("all"), subreddit, z.array(subreddit).min(1).max(MAX_SUBREDDITS)]).default("all").describe("One subreddit, a list, or \"all\" monitored."),
+  exclude: z.array(z.string().min(1).max(MAX_EXCLUDE_LENGTH)).max(MAX_EXCLUDE).default([]),
   is_active: z.boolean().default(true),
 };
 
@@ -30,9 +30,9 @@ const createSchema = z
 const patchSchema = z
   .object({
     keyword: keywordFields.keyword.optional(),
-    mode: z.enum(["phrase", "word", "regex"], { error: 'mode is "phrase", "word" or "regex"' }).optional(),
-    subreddit: z.union([z.literal("all"), subreddit, z.array(subreddit).min(1).max(100)]).optional(),
-    exclude: z.array(z.string().min(1).max(200)).max(50).optional(),
+    mode: z.enum(KEYWORD_MODES, { error: 'mode is "phrase", "word" or "regex"' }).optional(),
+    subreddit: z.union([z.literal("all"), subreddit, z.array(subreddit).min(1).max(MAX_SUBREDDITS)]).optional(),
+    exclude: z.array(z.string().min(1).max(MAX_EXCLUDE_LENGTH)).max(MAX_EXCLUDE).optional(),
     is_active: z.boolean().optional(),
   })
   .strict();
@@ -58,13 +58,28 @@ export interface KeywordRow {
   updated_ms: number;
 }
 
-function present(row: KeywordRow) {
+/** A keyword as the API answers it. */
+export interface KeywordView {
+  id: string;
+  keyword: string;
+  platform: "reddit";
+  mode: KeywordMode;
+  /** "all" (every monitored subreddit), one name, or a list of names. */
+  subreddit: string | string[];
+  exclude: string[];
+  is_active: boolean;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function present(row: KeywordRow): KeywordView {
   return {
     id: row.id,
     keyword: row.keyword,
     platform: "reddit",
     mode: row.mode,
-    subreddit: row.subreddits.length === 0 ? "all" : row.subreddits.length === 1 ? row.subreddits[0] : row.subreddits,
+    subreddit: row.subreddits.length === 0 ? "all" : row.subreddits.length === 1 ? row.subreddits[0]! : row.subreddits,
     exclude: row.exclude,
     is_active: Boolean(row.is_active),
     created_by: row.created_by,

@@ -27,6 +27,36 @@ const countsQuery = z
   })
   .strict();
 
+/** One mention as `GET /api/mentions` lists it: a keyword found in a post or comment. */
+export interface MentionView {
+  keyword_id: string;
+  keyword: string;
+  fullname: string;
+  subreddit: string;
+  /** "post" or "comment". */
+  kind: string;
+  permalink: string;
+  author: string;
+  created_at: string;
+  snippet: string;
+  agent: string;
+  received_at: string;
+}
+
+/** `GET /api/mentions/counts`: mentions per keyword per hour or day. */
+export interface MentionCounts {
+  interval: "hour" | "day";
+  since: string;
+  until: string;
+  keywords: {
+    keyword_id: string;
+    /** null once the keyword was deleted. */
+    keyword: string | null;
+    total: number;
+    buckets: { start: string; mentions: number }[];
+  }[];
+}
+
 interface MentionRow {
   keyword_id: string;
   fullname: string;
@@ -89,7 +119,7 @@ export const mentionRoutes: PluginRoute[] = [
       const page = rows.slice(0, query.limit);
       return {
         body: {
-          mentions: page.map((row) => ({
+          mentions: page.map((row): MentionView => ({
             keyword_id: row.keyword_id,
             keyword: row.keyword,
             fullname: row.fullname,
@@ -138,19 +168,18 @@ export const mentionRoutes: PluginRoute[] = [
         list.push({ start: new Date(Number(row.bucket_s) * 1000).toISOString(), mentions: Number(row.mentions) });
         byKeyword.set(row.keyword_id, list);
       }
-      return {
-        body: {
-          interval: query.interval,
-          since: new Date(since).toISOString(),
-          until: new Date(until).toISOString(),
-          keywords: [...byKeyword].map(([id, buckets]) => ({
-            keyword_id: id,
-            keyword: texts.get(id) ?? null,
-            total: buckets.reduce((sum, b) => sum + b.mentions, 0),
-            buckets,
-          })),
-        },
+      const counts: MentionCounts = {
+        interval: query.interval,
+        since: new Date(since).toISOString(),
+        until: new Date(until).toISOString(),
+        keywords: [...byKeyword].map(([id, buckets]) => ({
+          keyword_id: id,
+          keyword: texts.get(id) ?? null,
+          total: buckets.reduce((sum, b) => sum + b.mentions, 0),
+          buckets,
+        })),
       };
+      return { body: counts };
     },
   },
 ];

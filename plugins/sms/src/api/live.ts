@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { LiveEvent, LiveTopic } from "@vigil/plugin-sdk";
 import { MESSAGE_EVENT, SERVER_STATUS_EVENT, SOURCE } from "../contract.js";
-import { campaignStats } from "./campaigns.js";
-import { systemView, userSummary } from "./reports.js";
+import { campaignStats, type CampaignStats } from "./campaigns.js";
+import { systemView, userSummary, type SystemView } from "./reports.js";
 
 /**
  * The SMS live channels on the collector's WebSocket (`/api/live`), each within the
@@ -14,6 +14,18 @@ import { systemView, userSummary } from "./reports.js";
  * - `sms.system` — the tenant's system view every 5 s, plus, as they are stored, each
  *   server status change and error bursts (BURST_FAILURES failures within BURST_WINDOW_MS).
  */
+
+/** The `sms.campaign` topic's data: the statistics without `as_of` (it moves on every read), or only the id when unknown. */
+export type LiveCampaign = ({ found: true } & Omit<CampaignStats, "as_of">) | { found: false; campaign_id: string };
+
+/** The `sms.system` topic's data: the view every 5 s, and server changes / error bursts as they are stored. */
+export type LiveSystem =
+  | { kind: "system"; view: SystemView }
+  | {
+      kind: "events";
+      server_changes: Record<string, string>[];
+      error_burst?: { failures: number; window_s: number; by_category: Record<string, number> };
+    };
 
 const BURST_WINDOW_MS = 10_000;
 const BURST_FAILURES = 20;
@@ -32,7 +44,7 @@ export const campaignTopic: LiveTopic<z.output<typeof campaignParams>> = {
   params: campaignParams,
   poll: {
     every: 1000,
-    async read(storage, params) {
+    async read(storage, params): Promise<LiveCampaign> {
       const stats = await campaignStats(storage, params.campaign_id);
       if (!stats) return { campaign_id: params.campaign_id, found: false };
       // `as_of` moves on every read; without it a finished campaign stops being re-sent.
@@ -61,11 +73,11 @@ export const systemTopic: LiveTopic<z.output<typeof systemParams>> = {
   params: systemParams,
   poll: {
     every: 5000,
-    async read(storage) {
+    async read(storage): Promise<LiveSystem> {
       return { kind: "system", view: await systemView(storage) };
     },
   },
-  onEvents(events: readonly LiveEvent[], params) {
+  onEvents(events: readonly LiveEvent[], params): LiveSystem | undefined {
     const changes: Record<string, string>[] = [];
     const failures: LiveEvent[] = [];
     for (const e of events) {

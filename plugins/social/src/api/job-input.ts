@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PLATFORMS, TARGET_TYPES } from "../contract.js";
-import { FREQUENCIES, cronProblem, isTimeZone } from "../jobs-protocol.js";
+import { FREQUENCIES, MAX_CRON_LENGTH, MAX_INTERVAL_MINUTES, cronProblem, isTimeZone } from "../schedule.js";
 import { isTargetType, validateTarget } from "../targets.js";
 
 /**
@@ -11,8 +11,6 @@ import { isTargetType, validateTarget } from "../targets.js";
 
 /** "" from a form means "none". */
 const emptyToNull = (value: unknown) => (value === "" ? null : value);
-
-const MAX_INTERVAL_MINUTES = 366 * 1_440;
 
 const field = {
   name: z.string({ error: "name is required: a text" }).trim().min(1, "name is empty").max(200, "name is at most 200 characters"),
@@ -29,7 +27,7 @@ const field = {
       .max(MAX_INTERVAL_MINUTES, `interval_minutes is at most ${MAX_INTERVAL_MINUTES} (a year)`)
       .nullable(),
   ),
-  cron: z.preprocess(emptyToNull, z.string({ error: 'cron is a cron expression like "0 9 * * 1-5"' }).trim().max(200, "cron is at most 200 characters").nullable()),
+  cron: z.preprocess(emptyToNull, z.string({ error: 'cron is a cron expression like "0 9 * * 1-5"' }).trim().max(MAX_CRON_LENGTH, `cron is at most ${MAX_CRON_LENGTH} characters`).nullable()),
   timezone: z.string({ error: 'timezone is an IANA time zone like "Europe/Paris"' }).trim(),
   max_items_per_run: z
     .number({ error: "max_items_per_run is a whole number between 1 and 1000" })

@@ -45,6 +45,17 @@ function normalize(row: JobRow): JobRow {
   };
 }
 
+/** A job as the API answers it. */
+export type JobView = ReturnType<typeof presentJob>;
+
+/** `POST …/execute` (202): which run the agents were asked for, and how many got the command. */
+export interface ExecuteAnswer {
+  job_id: string;
+  run_id: string;
+  delivered: number;
+  message: string;
+}
+
 /** A job in the seed's field names (MonitoringJob), plus its cron and time zone. */
 function presentJob(row: JobRow, stats: RunStats | undefined, now: Date) {
   const lastRun = stats && stats.total_runs > 0 ? new Date(stats.last_run_ms) : null;
@@ -261,7 +272,7 @@ export const jobRoutes: PluginRoute[] = [
             delivered > 0
               ? `sent to ${delivered} connected agent stream(s); the run appears under /api/monitoring/jobs/${job.id}/runs`
               : "no agent of this tenant is connected to this collector, so nothing will run it now (commands are not queued); start an agent with the social plugin, or execute again once it is connected",
-        },
+        } satisfies ExecuteAnswer,
       };
     },
   },

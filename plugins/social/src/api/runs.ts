@@ -35,6 +35,9 @@ const RUN_COLUMNS = `job_id, run_id, status, toUnixTimestamp64Milli(start_time) 
 
 const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
 
+/** A run as the API answers it. */
+export type RunView = ReturnType<typeof presentRun>;
+
 /** A run in the seed's field names (MonitoringRun), plus what started it and which agent ran it. */
 export function presentRun(row: RunRow) {
   return {
