@@ -155,6 +155,8 @@ describe("the dashboard in Chromium", () => {
     const page = await stack.open();
     await visit(page, "/events", "events");
     disk.fill();
+    // Keep it full: space the engine frees (a finished merge) would let a write through.
+    const keepFull = setInterval(() => disk.fill(), 500);
     try {
       // The agent's next batch fails to store; the collector reports storage unavailable until a write lands.
       await eventually(async () => (await fetch(`${stack.collector.url}/health`)).status, (s) => s === 503, 30_000, "health 503 with a full disk");
@@ -162,6 +164,7 @@ describe("the dashboard in Chromium", () => {
       await page.getByText(/NOT_ENOUGH_SPACE/).first().waitFor();
       await stack.screenshot(page, "storage-down");
     } finally {
+      clearInterval(keepFull);
       disk.free();
     }
     await page.getByText("Storage is unavailable").waitFor({ state: "detached", timeout: 30_000 });

@@ -60,9 +60,16 @@ describe("serving the dashboard", () => {
     expect((await fetch(`${env.collector.url}/favicon.svg`)).headers.get("content-type")).toBe("image/svg+xml");
   });
 
-  it("answers a missing asset, unknown API paths and programs (no HTML accepted) with JSON 404s, not the page", async () => {
-    for (const path of ["/assets/gone-000.js", "/robots.txt", "/api/nothing-here", "/v1/nothing", "/elsewhere/api/cache-monitor"]) {
-      const response = await fetch(`${env.collector.url}${path}`, { headers: { accept: "application/json" } });
+  it("answers a missing asset, unknown API paths (also under a mistyped base URL) and JSON-only clients with JSON 404s, not the page", async () => {
+    for (const [path, accept] of [
+      ["/assets/gone-000.js", "*/*"],
+      ["/robots.txt", "*/*"],
+      ["/api/nothing-here", "*/*"],
+      ["/v1/nothing", "*/*"],
+      ["/elsewhere/api/cache-monitor", "*/*"],
+      ["/agents", "application/json"],
+    ] as const) {
+      const response = await fetch(`${env.collector.url}${path}`, { headers: { accept } });
       expect(response.status, path).toBe(404);
       expect(((await response.json()) as any).error.code).toBe("not_found");
     }

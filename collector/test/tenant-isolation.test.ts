@@ -527,7 +527,7 @@ const walk: { method: string; path: string; check: () => Promise<void> }[] = [
     path: "/*",
     check: async () => {
       // The dashboard's files (or the "not built" page) hold no tenant's data.
-      const res = await env.request("GET", "/agents", { token: b.token, headers: { accept: "text/html" } });
+      const res = await env.request("GET", "/agents", { token: b.token });
       expect([200, 503]).toContain(res.status);
       expect(res.text).not.toMatch(/tenant-a|a-user@example.com/);
     },

@@ -62,8 +62,9 @@ function loadAssets(dir: string): Map<string, Asset> {
   return assets;
 }
 
-function acceptsHtml(accept: string | undefined): boolean {
-  return accept !== undefined && /\btext\/html\b/.test(accept);
+/** `Accept: application/json` without HTML or a wildcard: an API client, not a browser. */
+function wantsJsonOnly(accept: string | undefined): boolean {
+  return accept !== undefined && /\bapplication\/json\b/.test(accept) && !/\btext\/html\b|\*\/\*/.test(accept);
 }
 
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Vigil</title>
@@ -103,10 +104,10 @@ export function dashboardRoutes(services: Services) {
     if (!files) return c.html(NOT_BUILT, 503);
     let asset = files.get(path);
     if (!asset) {
-      // A missing built file is a 404, and so is anything a program asks for (it does not
-      // accept HTML: a mistyped API base URL must not get the app's page as an answer).
-      // What a browser navigates to is a page of the app.
-      if (path.startsWith("/assets/") || extname(path) !== "" || !acceptsHtml(c.req.header("accept"))) return next();
+      // A missing built file is a 404, and so is an API path under a mistyped base URL
+      // (`/elsewhere/api/…`) or a request that wants JSON only: a program must get the JSON
+      // error, not the app's page. Any other path is a page of the app.
+      if (path.startsWith("/assets/") || extname(path) !== "" || /\/(api|v1)\//.test(path) || wantsJsonOnly(c.req.header("accept"))) return next();
       asset = files.get("/index.html")!;
     }
     const gzip = asset.gzip && /\bgzip\b/.test(c.req.header("accept-encoding") ?? "");
