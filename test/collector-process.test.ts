@@ -62,7 +62,7 @@ describe("vigil-collector command", () => {
     expect(out.status).toBe(2);
     expect(out.stderr).toContain("--port / PORT: port must be between 0 and 65535");
     expect(out.stderr).toContain("VIGIL_RETENTION_DAYS: VIGIL_RETENTION_DAYS must be a number of days");
-    expect(out.stderr).toContain('CLICKHOUSE_URL: CLICKHOUSE_URL must be a URL like "http://clickhouse:8123"');
+    expect(out.stderr).toContain('CLICKHOUSE_URL: CLICKHOUSE_URL must be an http:// or https:// URL like "http://clickhouse:8123"');
   });
 });
 

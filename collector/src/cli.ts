@@ -27,6 +27,19 @@ Environment only:
   CLICKHOUSE_USER        ClickHouse user (default "default")
   CLICKHOUSE_PASSWORD    ClickHouse password
   CLICKHOUSE_DATABASE    database to use (default "vigil")
+  CLICKHOUSE_CA_CERT     PEM file of the CA that signed an https CLICKHOUSE_URL's
+                         certificate (read at start); default: Node's public CAs
+  CLICKHOUSE_KEEPALIVE_MS  how long an idle server connection is kept for reuse (default
+                         2000); keep it below the server's keep_alive_timeout. 0: none
+  CLICKHOUSE_RETRIES     retries of a server request that failed transiently (default 3,
+                         backoff with jitter): reads and de-duplicated inserts on any such
+                         failure, other writes only if the request never got there. 0: none
+  CLICKHOUSE_ASYNC_INSERT  "1": inserts use the server's async_insert, still answered
+                         once stored (wait_for_async_insert=1). Default "0"
+  VIGIL_CLICKHOUSE_CLUSTER  cluster mode: the cluster (as named in the servers'
+                         remote_servers) to spread the schema over — migrations run ON
+                         CLUSTER, tables are Replicated with a Distributed table in front
+                         (docs/storage.md). Needs CLICKHOUSE_URL
   VIGIL_RETENTION_DAYS   days events are kept (default 30)
   VIGIL_BOOTSTRAP_TOKEN  on first start with no keys, this becomes the default tenant's
                          first admin API key; without it one is generated and printed once
@@ -103,6 +116,11 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
     clickhouseUser: pick(undefined, "CLICKHOUSE_USER"),
     clickhousePassword: pick(undefined, "CLICKHOUSE_PASSWORD"),
     clickhouseDatabase: pick(undefined, "CLICKHOUSE_DATABASE"),
+    clickhouseCaCert: pick(undefined, "CLICKHOUSE_CA_CERT"),
+    clickhouseKeepAliveMs: pick(undefined, "CLICKHOUSE_KEEPALIVE_MS"),
+    clickhouseRetries: pick(undefined, "CLICKHOUSE_RETRIES"),
+    clickhouseAsyncInsert: pick(undefined, "CLICKHOUSE_ASYNC_INSERT"),
+    clickhouseCluster: pick(undefined, "VIGIL_CLICKHOUSE_CLUSTER"),
     retentionDays: pick(undefined, "VIGIL_RETENTION_DAYS"),
     bootstrapToken: pick(undefined, "VIGIL_BOOTSTRAP_TOKEN"),
     adminEmail: pick(undefined, "VIGIL_ADMIN_EMAIL"),
@@ -128,6 +146,11 @@ const SETTING_NAMES: Record<string, string> = {
   dataDir: "--data-dir / VIGIL_DATA_DIR",
   clickhouseUrl: "CLICKHOUSE_URL",
   clickhouseDatabase: "CLICKHOUSE_DATABASE",
+  clickhouseCaCert: "CLICKHOUSE_CA_CERT",
+  clickhouseKeepAliveMs: "CLICKHOUSE_KEEPALIVE_MS",
+  clickhouseRetries: "CLICKHOUSE_RETRIES",
+  clickhouseAsyncInsert: "CLICKHOUSE_ASYNC_INSERT",
+  clickhouseCluster: "VIGIL_CLICKHOUSE_CLUSTER",
   retentionDays: "VIGIL_RETENTION_DAYS",
   bootstrapToken: "VIGIL_BOOTSTRAP_TOKEN",
   adminEmail: "VIGIL_ADMIN_EMAIL",

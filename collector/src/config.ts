@@ -16,7 +16,7 @@ export const collectorConfigSchema = z
     host: z.string().min(1).default("0.0.0.0").describe("Address to listen on (--host, VIGIL_HOST)."),
     dataDir: z.string().min(1).default("./data").describe("Embedded ClickHouse data directory (--data-dir, VIGIL_DATA_DIR)."),
     clickhouseUrl: z
-      .url({ error: 'CLICKHOUSE_URL must be a URL like "http://clickhouse:8123"' })
+      .url({ protocol: /^https?$/, error: 'CLICKHOUSE_URL must be an http:// or https:// URL like "http://clickhouse:8123"' })
       .optional()
       .describe("ClickHouse server URL; when unset the embedded engine is used (CLICKHOUSE_URL)."),
     clickhouseUser: z.string().default("default").describe("ClickHouse user (CLICKHOUSE_USER)."),
@@ -26,6 +26,46 @@ export const collectorConfigSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "CLICKHOUSE_DATABASE must be a plain identifier")
       .default("vigil")
       .describe("ClickHouse database (CLICKHOUSE_DATABASE)."),
+    clickhouseCluster: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "VIGIL_CLICKHOUSE_CLUSTER must be a plain identifier (the cluster's name in the servers' remote_servers)")
+      .optional()
+      .describe(
+        "Cluster mode: the ClickHouse cluster to spread the schema over — every migration runs ON CLUSTER, tables are Replicated with a Distributed table in front (see docs/storage.md); needs CLICKHOUSE_URL (VIGIL_CLICKHOUSE_CLUSTER).",
+      ),
+    clickhouseCaCert: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("PEM file of the CA that signed an https CLICKHOUSE_URL's certificate, read at start (CLICKHOUSE_CA_CERT); without it Node's built-in list of public CAs is trusted."),
+    // The server closes a connection idle for keep_alive_timeout seconds (3 before ClickHouse
+    // 23.11, 30 since; a proxy in between may close sooner). A connection it closes just as
+    // the client reuses it fails that request ("socket hang up"), so the client drops its idle
+    // connections first: 2 s stays under the smallest default.
+    clickhouseKeepAliveMs: z.coerce
+      .number({ error: "CLICKHOUSE_KEEPALIVE_MS must be a number of milliseconds" })
+      .int("CLICKHOUSE_KEEPALIVE_MS must be a whole number of milliseconds")
+      .min(0, "CLICKHOUSE_KEEPALIVE_MS must be 0 (no keep-alive) or more")
+      .max(3_600_000, "CLICKHOUSE_KEEPALIVE_MS must be at most 3600000 (an hour)")
+      .default(2_000)
+      .describe(
+        "How long an idle connection to the ClickHouse server is kept for reuse, in ms; keep it below the server's keep_alive_timeout (3 s before ClickHouse 23.11, 30 s since) and any proxy's idle timeout; 0 opens a connection per request (CLICKHOUSE_KEEPALIVE_MS).",
+      ),
+    clickhouseRetries: z.coerce
+      .number({ error: "CLICKHOUSE_RETRIES must be a number" })
+      .int("CLICKHOUSE_RETRIES must be a whole number")
+      .min(0, "CLICKHOUSE_RETRIES must be between 0 and 10")
+      .max(10, "CLICKHOUSE_RETRIES must be between 0 and 10")
+      .default(3)
+      .describe(
+        "Retries, with exponential backoff and jitter, of a server request that failed transiently (connection refused or reset, 502/503/504, timeout): queries and inserts with a deduplication token on any such failure, other writes only when the request never reached the server; 0 turns them off (CLICKHOUSE_RETRIES).",
+      ),
+    clickhouseAsyncInsert: z
+      .enum(["0", "1"], { error: 'CLICKHOUSE_ASYNC_INSERT is "1" (on) or "0" (off)' })
+      .default("0")
+      .describe(
+        'Server-side batching of inserts: "1" sends async_insert=1 and wait_for_async_insert=1 (an insert is still answered once stored), "0" leaves the server\'s default (CLICKHOUSE_ASYNC_INSERT).',
+      ),
     retentionDays: z.coerce
       .number({ error: "VIGIL_RETENTION_DAYS must be a number of days" })
       .int()
@@ -122,7 +162,21 @@ export const collectorConfigSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.clickhouseCluster !== undefined && config.clickhouseUrl === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["clickhouseCluster"],
+        message: "cluster mode needs a ClickHouse server: set CLICKHOUSE_URL to a node of the cluster (the embedded engine has no cluster)",
+      });
+    }
+  })
+  .superRefine((config, ctx) => {
+    if (config.clickhouseCaCert !== undefined && !config.clickhouseUrl?.startsWith("https://")) {
+      ctx.addIssue({ code: "custom", path: ["clickhouseCaCert"], message: "a CA certificate is for an https:// CLICKHOUSE_URL; CLICKHOUSE_URL is not one" });
+    }
+  });
 
 export type CollectorConfig = z.output<typeof collectorConfigSchema>;
 export type CollectorConfigInput = z.input<typeof collectorConfigSchema>;

@@ -35,6 +35,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    storageRetries: new Counter({
+      name: "vigil_storage_retries_total",
+      help: "Requests to a ClickHouse server retried after a transient failure, by operation (query, insert, command).",
+      labelNames: ["operation"] as const,
+      registers: [registry],
+    }),
     ingestQueueRows: new Gauge({
       name: "vigil_ingest_queue_rows",
       help: "Rows accepted by the writer and not yet in ClickHouse.",

@@ -16,9 +16,11 @@ import { createLoginLimiter } from "./auth/login-limiter.js";
 import { createUserStore } from "./auth/user-store.js";
 import type { CollectorConfig } from "./config.js";
 import { createEventWriter, describeStorageError } from "./ingest/writer.js";
-import { createMetrics } from "./metrics.js";
-import { createStorageClient, describeTarget, type StorageTarget } from "./storage/client.js";
-import { openDatabase } from "./storage/database.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { ASYNC_INSERT_SETTINGS, createStorageClient, describeTarget, type StorageTarget } from "./storage/client.js";
+import { ClusterModeError } from "./storage/cluster.js";
+import { openDatabase, type Database } from "./storage/database.js";
+import { DEFAULT_RETRY_POLICY, retryingDatabase } from "./storage/retry.js";
 import { runMigrations } from "./storage/migrations.js";
 import { VERSION } from "./version.js";
 import { loadCollectorParts } from "./plugins/load.js";
@@ -54,8 +56,33 @@ export interface RunningCollector {
 
 export function storageTargetFrom(config: CollectorConfig): StorageTarget {
   return config.clickhouseUrl
-    ? { kind: "server", url: config.clickhouseUrl, user: config.clickhouseUser, password: config.clickhousePassword, database: config.clickhouseDatabase }
+    ? {
+        kind: "server",
+        url: config.clickhouseUrl,
+        user: config.clickhouseUser,
+        password: config.clickhousePassword,
+        database: config.clickhouseDatabase,
+        keepAliveMs: config.clickhouseKeepAliveMs,
+        ...(config.clickhouseCaCert === undefined ? {} : { caCertPath: config.clickhouseCaCert }),
+      }
     : { kind: "embedded", dataDir: config.dataDir, database: config.clickhouseDatabase };
+}
+
+/**
+ * A ClickHouse server is across a network: its transient failures are retried (see
+ * storage/retry.ts for what is safe to retry) and CLICKHOUSE_ASYNC_INSERT applies. The
+ * embedded engine is used as it is.
+ */
+function overNetwork(db: Database, config: CollectorConfig, metrics: Metrics, log: Logger): Database {
+  if (config.clickhouseUrl === undefined) return db;
+  return retryingDatabase(db, {
+    policy: { ...DEFAULT_RETRY_POLICY, retries: config.clickhouseRetries },
+    insertSettings: config.clickhouseAsyncInsert === "1" ? ASYNC_INSERT_SETTINGS : {},
+    onRetry: ({ operation, attempt, delayMs, error }) => {
+      metrics.storageRetries.inc({ operation });
+      log.warn({ operation, attempt, delay_ms: delayMs, err: describeStorageError(error) }, "ClickHouse request failed transiently; retrying");
+    },
+  });
 }
 
 /**
@@ -84,10 +111,10 @@ export async function startCollector(
   // A broken rule file stops the start here, with the file and field named.
   const alertFiles = readAlertFiles(config.alertFiles, secrets);
   const target = storageTargetFrom(config);
-  const client = options.client ?? createStorageClient(target);
+  const client = options.client ?? createStorageClient(target, log);
   const closeClient = () => (options.client ? Promise.resolve() : client.close());
-  const db = openDatabase(client, target.database);
   const metrics = createMetrics();
+  const db = overNetwork(openDatabase(client, target.database, config.clickhouseCluster === undefined ? {} : { cluster: config.clickhouseCluster }), config, metrics, log);
   const keys = createKeyStore(db, log);
   const users = createUserStore(db, log);
   const writer = createEventWriter(db, config.writer, metrics, log);
@@ -245,7 +272,8 @@ export async function startCollector(
       log.info({ storage: describeTarget(target) }, "storage ready");
       return true;
     } catch (error) {
-      notReady = describeStorageError(error);
+      // A cluster-mode problem (a database made without it, a statement it cannot render) is the operator's to fix: say it as is.
+      notReady = error instanceof ClusterModeError ? error.message : describeStorageError(error);
       log.error({ err: notReady, storage: describeTarget(target) }, "storage is not reachable; retrying");
       return false;
     } finally {

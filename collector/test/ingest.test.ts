@@ -343,9 +343,14 @@ describe("/health", () => {
     expect(res.json).toMatchObject({ status: "ok", storage: "ok", version: expect.any(String), uptime_s: expect.any(Number) });
   });
 
-  it("answers unknown routes with a JSON 404", async () => {
-    const res = await env.request("GET", "/v2/nothing");
-    expect(res.status).toBe(404);
-    expect(res.json.error.code).toBe("not_found");
+  it("answers unknown routes with a JSON 404 (other paths are the dashboard's pages)", async () => {
+    for (const path of ["/api/nothing", "/v1/nothing"]) {
+      const res = await env.request("POST", path);
+      expect(res.status).toBe(404);
+      expect(res.json.error.code).toBe("not_found");
+    }
+    const json = await env.request("GET", "/v2/nothing", { headers: { accept: "application/json" } });
+    expect(json.status).toBe(404);
+    expect(json.json.error.message).toContain("no route GET /v2/nothing");
   });
 });

@@ -85,6 +85,9 @@ export function createLease(options: LeaseOptions) {
     const generationWritten = current.generation + 1;
     await db.insert("leases", [{ name, generation: generationWritten, holder: next.holder, expires_at: next.expires_ms }], {
       insert_deduplication_token: `${name}:${generationWritten}`,
+      // Synchronous whatever CLICKHOUSE_ASYNC_INSERT says: before ClickHouse 26.2 an async
+      // insert into a non-replicated table ignores the token, and the token is the compare-and-set.
+      async_insert: 0,
     });
     const after = await read();
     return after.generation === generationWritten && after.holder === next.holder;

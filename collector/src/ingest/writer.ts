@@ -360,6 +360,9 @@ function isDataError(error: unknown): boolean {
   return !/MEMORY_LIMIT|NOT_ENOUGH_SPACE|TOO_MANY_SIMULTANEOUS|TIMEOUT|NETWORK|SOCKET|READONLY|TABLE_IS_READ_ONLY|TOO_MANY_PARTS/.test(type);
 }
 
+const CREDENTIAL_ERRORS = new Set(["AUTHENTICATION_FAILED", "REQUIRED_PASSWORD", "WRONG_PASSWORD", "UNKNOWN_USER"]);
+const TLS_TRUST_ERRORS = new Set(["SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_UNTRUSTED"]);
+
 /**
  * A short reason for storage trouble that is safe to show a caller: a network error
  * code or ClickHouse's error name, never the message (it can quote SQL or data).
@@ -371,6 +374,9 @@ export function describeStorageError(error: unknown): string {
   if (code === "ECONNRESET") return "ClickHouse closed the connection";
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "ClickHouse host name does not resolve";
   if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return "connection to ClickHouse timed out";
+  if (code && TLS_TRUST_ERRORS.has(code)) return `ClickHouse's TLS certificate is not trusted (${code}): set CLICKHOUSE_CA_CERT to the CA that signed it`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return "ClickHouse's TLS certificate does not name the host in CLICKHOUSE_URL";
+  if (err?.type && CREDENTIAL_ERRORS.has(err.type)) return `ClickHouse refused the credentials (${err.type}): check CLICKHOUSE_USER and CLICKHOUSE_PASSWORD`;
   if (err?.type) return `ClickHouse error ${err.type}`;
   if (error instanceof Error && /timeout/i.test(error.message)) return "ClickHouse did not answer in time";
   if (code) return `storage error ${code}`;

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { ClusterModeError, GLOBAL_TABLES, localTableName, renderForCluster } from "./cluster.js";
 import type { Database } from "./database.js";
 
 export interface MigrationContext {
@@ -314,8 +315,10 @@ export async function runMigrations(
   options: { retentionDays: number; log: Logger; migrations?: Migration[] },
 ): Promise<number[]> {
   const migrations = options.migrations ?? coreMigrations;
-  await db.command(`CREATE DATABASE IF NOT EXISTS ${db.name}`);
-  await db.command(
+  const run = schemaRunner(db, GLOBAL_TABLES);
+  await run(`CREATE DATABASE IF NOT EXISTS ${db.name}`);
+  if (db.cluster !== undefined) await refuseOneServerSchema(db);
+  await run(
     `CREATE TABLE IF NOT EXISTS ${db.table("schema_migrations")} (
       version UInt32, name String, applied_at DateTime64(3, 'UTC')
     ) ENGINE = ReplacingMergeTree ORDER BY version`,
@@ -327,7 +330,7 @@ export async function runMigrations(
   const ran: number[] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(migration.version)) continue;
-    for (const statement of migration.statements(ctx)) await db.command(statement);
+    for (const statement of migration.statements(ctx)) await run(statement);
     await db.insert("schema_migrations", [{ version: migration.version, name: migration.name, applied_at: Date.now() }]);
     options.log.info({ version: migration.version, name: migration.name }, "migration applied");
     ran.push(migration.version);
@@ -336,15 +339,42 @@ export async function runMigrations(
   return ran;
 }
 
+/**
+ * Runs schema statements as written on one server; in cluster mode, as `cluster.ts`
+ * renders them (`globalTables`: which of the tables they name are global).
+ */
+export function schemaRunner(db: Database, globalTables: ReadonlySet<string>): (statement: string) => Promise<void> {
+  const { cluster } = db;
+  if (cluster === undefined) return (statement) => db.command(statement);
+  return async (statement) => {
+    for (const rendered of renderForCluster(statement, { cluster, database: db.name, globalTables })) await db.command(rendered);
+  };
+}
+
+/**
+ * Cluster mode needs a database made in cluster mode: one made on one server already has
+ * plain tables under the names the Distributed tables would take, and every `IF NOT EXISTS`
+ * would leave them so. Moving one is a copy (`INSERT … SELECT`), not a migration.
+ */
+async function refuseOneServerSchema(db: Database): Promise<void> {
+  const [row] = await db.query<{ engine: string }>(`SELECT engine FROM system.tables WHERE database = {db:String} AND name = 'events'`, { db: db.name });
+  if (row && row.engine !== "Distributed") {
+    throw new ClusterModeError(
+      `database ${db.name} was created without cluster mode (its events table is ${row.engine}, not Distributed): use a new database (CLICKHOUSE_DATABASE) for VIGIL_CLICKHOUSE_CLUSTER and copy the data over, see docs/storage.md`,
+    );
+  }
+}
+
 /** Keeps the events TTL in step with VIGIL_RETENTION_DAYS when it changes between starts. */
 async function applyRetention(db: Database, retentionDays: number, log: Logger): Promise<void> {
+  // In cluster mode the TTL is the shards' local table's (the Distributed one has none).
   const [row] = await db.query<{ engine_full: string }>(
-    `SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = 'events'`,
-    { db: db.name },
+    `SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {table:String}`,
+    { db: db.name, table: db.cluster === undefined ? "events" : localTableName("events") },
   );
   if (!row) return;
   const current = /toIntervalDay\((\d+)\)/.exec(row.engine_full)?.[1];
   if (current !== undefined && Number(current) === retentionDays) return;
-  await db.command(`ALTER TABLE ${db.table("events")} MODIFY TTL toDateTime(ts) + INTERVAL ${retentionDays} DAY`);
+  await schemaRunner(db, GLOBAL_TABLES)(`ALTER TABLE ${db.table("events")} MODIFY TTL toDateTime(ts) + INTERVAL ${retentionDays} DAY`);
   log.info({ from_days: current === undefined ? null : Number(current), to_days: retentionDays }, "event retention changed");
 }
