@@ -331,6 +331,18 @@ describe("cluster-mode DDL of every core and plugin migration (structure)", () =
     expect(keys.get("tenants")).toBe("cityHash64(id)");
   });
 
+  it("gives every view's target the events table's de-duplication window (a retried insert reaches the views too), Replicated-named on the local table", () => {
+    const dropped = new Set(parsedOne.flatMap((s) => (s.kind === "drop-view" ? [s.name] : [])));
+    const targets = [...new Set(viewsOf(parsedOne).filter((v) => !dropped.has(v.name)).map((v) => v.target))];
+    expect(targets.length).toBeGreaterThanOrEqual(12);
+    const altersOf = (statements: Statement[], name: string) => statements.flatMap((s) => (s.kind === "alter" && s.name === name ? [s] : []));
+    for (const target of targets) {
+      expect(altersOf(parsedOne, target).map((a) => a.commands), target).toEqual(["MODIFY SETTING non_replicated_deduplication_window = 10000"]);
+      expect(altersOf(parsedCluster, `${target}_local`).map((a) => [a.onCluster, a.commands]), target).toEqual([[CLUSTER, "MODIFY SETTING replicated_deduplication_window = 10000"]]);
+      expect(altersOf(parsedCluster, target), target).toEqual([]);
+    }
+  });
+
   it("refuses a database made on one server (its tables would stay as they are)", async () => {
     const { client } = recordingClient((sql) => (sql.includes("system.tables") && sql.includes("'events'") ? [{ engine: "MergeTree" }] : []));
     await expect(runMigrations(openDatabase(client, "vigil", { cluster: CLUSTER }), { retentionDays: 30, log: silent })).rejects.toThrow(
@@ -377,6 +389,18 @@ describe("the renderer refuses what it cannot render faithfully", () => {
       "ALTER TABLE vigil.events ON CLUSTER main ADD COLUMN IF NOT EXISTS trace_id String",
     ]);
     expect(renderForCluster("ALTER TABLE vigil.events MODIFY SETTING ttl_only_drop_parts = 1", layout)).toEqual(["ALTER TABLE vigil.events_local ON CLUSTER main MODIFY SETTING ttl_only_drop_parts = 1"]);
+    // The local tables are Replicated: the one-server setting takes its Replicated name, as in CREATE TABLE.
+    expect(renderForCluster("ALTER TABLE vigil.sms_report_counts MODIFY SETTING non_replicated_deduplication_window = 10000", layout)).toEqual([
+      "ALTER TABLE vigil.sms_report_counts_local ON CLUSTER main MODIFY SETTING replicated_deduplication_window = 10000",
+    ]);
+    expect(renderForCluster("ALTER TABLE vigil.leases MODIFY SETTING non_replicated_deduplication_window = 100", layout)).toEqual([
+      "ALTER TABLE vigil.leases ON CLUSTER main MODIFY SETTING replicated_deduplication_window = 100",
+    ]);
+    // ... but a column's text is left as written.
+    expect(renderForCluster("ALTER TABLE vigil.events COMMENT COLUMN body 'non_replicated_deduplication_window'", layout)).toEqual([
+      "ALTER TABLE vigil.events_local ON CLUSTER main COMMENT COLUMN body 'non_replicated_deduplication_window'",
+      "ALTER TABLE vigil.events ON CLUSTER main COMMENT COLUMN body 'non_replicated_deduplication_window'",
+    ]);
   });
 
   it("treats a plugin's tables as sharded, even one named like a core global table", () => {

@@ -103,6 +103,8 @@ describe("a collector on a ClickHouse server over HTTP", () => {
     const inserts = ours.filter((r) => r.kind === "insert" && /^INSERT INTO vigil_http\.events\b/.test(r.query));
     expect(inserts.length).toBeGreaterThan(0);
     expect(inserts.every((r) => r.contentEncoding === "gzip" && r.settings.insert_deduplication_token !== undefined)).toBe(true);
+    // The plugins' materialized views drop a retried insert's rows too.
+    expect(inserts.every((r) => r.settings.deduplicate_blocks_in_dependent_materialized_views === "1")).toBe(true);
     expect(ours.some((r) => r.kind === "select" && r.responseEncoding === "gzip")).toBe(true);
     expect(ours.every((r) => r.http.wait_end_of_query === "1")).toBe(true);
     // The server's default (and a real one's before 26.2) unless CLICKHOUSE_ASYNC_INSERT says otherwise.
@@ -186,6 +188,8 @@ describe("server-mode settings", () => {
     const inserts = http.requests.filter((r) => /^INSERT INTO vigil_async\.events\b/.test(r.query));
     expect(inserts.length).toBeGreaterThan(0);
     for (const insert of inserts) expect(insert.settings).toMatchObject({ async_insert: "1", wait_for_async_insert: "1", async_insert_deduplicate: "1" });
+    // Servers before 26.1 refuse an async insert that asks its views to de-duplicate.
+    for (const insert of inserts) expect(insert.settings.deduplicate_blocks_in_dependent_materialized_views).toBeUndefined();
     const lease = await eventually(
       () => http.requests.filter((r) => /^INSERT INTO vigil_async\.leases\b/.test(r.query)),
       (found) => found.length > 0,

@@ -52,7 +52,8 @@ const tracer = trace.getTracer("vigil-collector");
  * again. Three layers make that hold: batches in flight (a retry joins the original),
  * batch ids committed recently by this process, and the `ingest_batches` ledger that
  * the events insert itself fills (survives restarts and other replicas). A flush that
- * is retried after a timeout carries the same `insert_deduplication_token`.
+ * is retried after a timeout carries the same `insert_deduplication_token`, and the
+ * plugins' materialized views drop their rows of it too (see `insertWithRetry`).
  */
 export function createEventWriter(db: Database, options: WriterOptions, metrics: Metrics, log: Logger) {
   let pending: PendingBatch[] = [];
@@ -281,8 +282,12 @@ export function createEventWriter(db: Database, options: WriterOptions, metrics:
   }
 
   async function insertWithRetry(table: string, rows: object[], token: string): Promise<void> {
-    // A batch may span many days (a backfill); one part per day is fine for us.
-    const settings = { insert_deduplication_token: token, max_partitions_per_insert_block: "0" };
+    // A batch may span many days (a backfill); one part per day is fine for us. The plugins'
+    // materialized views over `events` drop a retried insert's rows only when asked to
+    // (deduplicate_blocks_in_dependent_materialized_views: on by default in 26.7, not in every
+    // server version or profile) and when their target tables keep a de-duplication window (the
+    // plugins' migrations give every view target the events table's).
+    const settings = { insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 as const, max_partitions_per_insert_block: "0" };
     try {
       await db.insert(table, rows, settings);
     } catch (error) {

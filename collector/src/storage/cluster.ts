@@ -116,13 +116,16 @@ export function renderForCluster(statement: string, layout: ClusterLayout): stri
   if ((m = new RegExp(`^(\\s*ALTER\\s+TABLE\\s+)${db}\\.(\\w+)\\s+`, "i").exec(statement))) {
     const [head, prefix, name] = m as unknown as [string, string, string];
     const commands = statement.slice(head.length);
-    if (globalTables.has(name)) return [`${prefix}${database}.${name} ${onCluster} ${commands}`];
     // Column changes apply to the Distributed table as well (it must know the columns); the
-    // rest (TTL, settings, indexes, keys) belong to the local table alone.
+    // rest (TTL, settings, indexes, keys) belong to the local table alone, which is
+    // Replicated: settings take their Replicated names there, as in CREATE TABLE.
     const columnCommand = /^\s*(ADD|DROP|MODIFY|RENAME|COMMENT)\s+COLUMN\b/i;
     const parts = splitTopLevel(commands);
-    const local = `${prefix}${database}.${localTableName(name)} ${onCluster} ${commands}`;
-    if (parts.every((part) => columnCommand.test(part))) return [local, `${prefix}${database}.${name} ${onCluster} ${commands}`];
+    const columnsOnly = parts.every((part) => columnCommand.test(part));
+    const replicated = columnsOnly ? commands : renameSettings(commands);
+    if (globalTables.has(name)) return [`${prefix}${database}.${name} ${onCluster} ${replicated}`];
+    const local = `${prefix}${database}.${localTableName(name)} ${onCluster} ${replicated}`;
+    if (columnsOnly) return [local, `${prefix}${database}.${name} ${onCluster} ${commands}`];
     if (parts.some((part) => columnCommand.test(part))) throw new ClusterModeError("split column changes and other changes into separate ALTER statements", statement);
     return [local];
   }
@@ -157,7 +160,7 @@ function renderCreateTable(statement: string, head: RegExpExecArray, layout: Clu
   const replication = global ? GLOBAL_REPLICATION : SHARDED_REPLICATION;
   const replicated = `ENGINE = Replicated${engineName}(${[...replication, ...(args ? [args] : [])].join(", ")})`;
   rest = rest.slice(0, engine.index) + replicated + rest.slice(end);
-  for (const [from, to] of Object.entries(SETTING_RENAMES)) rest = rest.replace(new RegExp(`\\b${from}\\b`, "g"), to);
+  rest = renameSettings(rest);
 
   const onCluster = `ON CLUSTER ${cluster}`;
   if (global) return [`${prefix}${database}.${name} ${onCluster} ${columns}${rest}`];
@@ -178,6 +181,12 @@ function shardingKey(table: string, columns: string[], engine: string, statement
   // must meet on one shard need a key.
   if (engine === "MergeTree") return RANDOM_SHARDING_KEY;
   throw new ClusterModeError(`a ${engine} table needs a tenant column (or a sharding key in cluster.ts) to keep its rows together on one shard`, statement);
+}
+
+/** `text` with each one-server setting name (SETTING_RENAMES) in its Replicated form. */
+function renameSettings(text: string): string {
+  for (const [from, to] of Object.entries(SETTING_RENAMES)) text = text.replace(new RegExp(`\\b${from}\\b`, "g"), to);
+  return text;
 }
 
 /** The names of the columns a CREATE TABLE's column list declares (not its indexes, projections or constraints). */

@@ -148,6 +148,11 @@ export function retryingDatabase(db: Database, options: { policy: RetryPolicy; i
     },
     insert(table: string, rows: readonly object[], settings: ClickHouseSettings = {}) {
       const merged = { ...insertSettings, ...settings };
+      // ClickHouse 24.5 to 25.12 refuse an async insert that asks its materialized views to
+      // de-duplicate (throw_if_deduplication_in_dependent_materialized_views_enabled_with_async_insert)
+      // and could not do it anyway; from 26.1 they can (26.7 asks for it by default). So an
+      // async insert leaves it to the server.
+      if (Number(merged.async_insert) === 1) delete merged.deduplicate_blocks_in_dependent_materialized_views;
       // The same `merged` (so the same token) goes to every attempt.
       const retryable = settings.insert_deduplication_token ? isTransient : neverReachedServer;
       return withRetries("insert", () => db.insert(table, rows, merged), retryable, policy, onRetry);

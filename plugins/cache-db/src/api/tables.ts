@@ -33,10 +33,15 @@ const count = (attr: string) => `toUInt64OrZero(attrs['${attr}'])`;
  * - `settings`: the runtime settings per app ("*" = the default), ReplacingMergeTree.
  *
  * Repeats: ingest stores a retried batch once (batch-id ledger and insert de-duplication
- * token, which also skips these views). Only a collector crash between storing a batch and
- * recording its id can store it twice; then these counters count that batch twice. That
- * is accepted: the window is one insert long, and exact de-duplication would need one row
- * per stats event read with FINAL, which the rollups exist to avoid.
+ * token). The token is not enough for these views by itself: their tables drop a retried
+ * insert's rows only with a de-duplication window of their own (migration 3) and with
+ * `deduplicate_blocks_in_dependent_materialized_views`, which the writer sets; without them
+ * an insert retried after its answer was lost was counted twice here while `events` kept
+ * one copy. Only a collector crash between storing a batch and recording its id can still
+ * store it twice (its retry then shares an insert with other batches, under another
+ * token); then these counters count that batch twice. That is accepted: the window is one
+ * insert long, and exact de-duplication would need one row per stats event read with
+ * FINAL, which the rollups exist to avoid.
  */
 export const migrations: PluginMigration[] = [
   {
@@ -121,5 +126,16 @@ export const migrations: PluginMigration[] = [
         WHERE ${STATS_ROWS}
         GROUP BY tenant, app, key_label, op`,
     ],
+  },
+  {
+    version: 3,
+    name: "de-duplication window on the view targets",
+    // A retried events insert (same de-duplication token: stored, but its answer was lost)
+    // reaches the views again; their targets drop that second copy only with a window of
+    // their own, like the events table's (the writer asks for it with
+    // deduplicate_blocks_in_dependent_materialized_views). Cluster mode renders the setting as
+    // replicated_deduplication_window.
+    statements: ({ table }) =>
+      ["minutes", "apps", "windows", "totals"].map((name) => `ALTER TABLE ${table(name)} MODIFY SETTING non_replicated_deduplication_window = 10000`),
   },
 ];
