@@ -21,6 +21,8 @@ export interface Services {
   /** Dashboard users and sessions. */
   users: UserStore;
   loginLimiter: LoginLimiter;
+  /** Reverse proxies in front of the collector whose X-Forwarded-For is trusted (VIGIL_TRUST_PROXY_HOPS). */
+  trustProxyHops: number;
   /** The built dashboard to serve at `/` (default: the dashboard package's dist/). */
   dashboardDir?: string | undefined;
   agents: AgentStore;

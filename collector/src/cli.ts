@@ -48,6 +48,8 @@ Environment only:
   VIGIL_ADMIN_PASSWORD   ... and password (10+ characters); without it one is generated and
                          printed once
   VIGIL_DASHBOARD_DIR    folder of the built dashboard served at / (default: dashboard/dist)
+  VIGIL_TRUST_PROXY_HOPS reverse proxies in front (an ingress: 1) whose X-Forwarded-For
+                         gives the client address for the sign-in rate limit (default 0)
   VIGIL_FLUSH_ROWS, VIGIL_FLUSH_BYTES, VIGIL_FLUSH_MS, VIGIL_QUEUE_ROWS   ingest writer tuning
   VIGIL_SECRET_KEY       key (16+ characters) that encrypts alert channel secrets; without
                          it one is generated in <data dir>/secret.key. Replicas must share it
@@ -126,6 +128,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfigInpu
     adminEmail: pick(undefined, "VIGIL_ADMIN_EMAIL"),
     adminPassword: pick(undefined, "VIGIL_ADMIN_PASSWORD"),
     dashboardDir: pick(undefined, "VIGIL_DASHBOARD_DIR"),
+    trustProxyHops: pick(undefined, "VIGIL_TRUST_PROXY_HOPS"),
     logFormat: pick(values["log-format"], "VIGIL_LOG_FORMAT"),
     plugins: values.plugin ?? env.VIGIL_COLLECTOR_PLUGINS?.split(",").map((s) => s.trim()).filter(Boolean),
     logLevel: pick(values["log-level"], "VIGIL_LOG_LEVEL"),
@@ -156,6 +159,7 @@ const SETTING_NAMES: Record<string, string> = {
   adminEmail: "VIGIL_ADMIN_EMAIL",
   adminPassword: "VIGIL_ADMIN_PASSWORD",
   dashboardDir: "VIGIL_DASHBOARD_DIR",
+  trustProxyHops: "VIGIL_TRUST_PROXY_HOPS",
   logFormat: "--log-format / VIGIL_LOG_FORMAT",
   logLevel: "--log-level / VIGIL_LOG_LEVEL",
   plugins: "--plugin / VIGIL_COLLECTOR_PLUGINS",

@@ -89,6 +89,13 @@ export const collectorConfigSchema = z
       .max(256)
       .optional()
       .describe("Password of the first dashboard admin; without it one is generated and printed once (VIGIL_ADMIN_PASSWORD)."),
+    trustProxyHops: z.coerce
+      .number({ error: "VIGIL_TRUST_PROXY_HOPS must be a number of proxies" })
+      .int("VIGIL_TRUST_PROXY_HOPS must be a whole number")
+      .min(0, "VIGIL_TRUST_PROXY_HOPS must be 0 or more")
+      .max(10, "VIGIL_TRUST_PROXY_HOPS must be at most 10")
+      .default(0)
+      .describe("Reverse proxies in front of the collector (an ingress: 1) whose X-Forwarded-For gives the client address for the sign-in rate limit (VIGIL_TRUST_PROXY_HOPS)."),
     dashboardDir: z
       .string()
       .min(1)

@@ -211,6 +211,7 @@ export async function startCollector(
     keys,
     users,
     loginLimiter: createLoginLimiter(),
+    trustProxyHops: config.trustProxyHops,
     dashboardDir: config.dashboardDir,
     agents,
     agentHub,

@@ -2,6 +2,7 @@
 // the bootstrap, sign-in with a rate limit, the cookie's attributes, CSRF on every
 // state-changing request, roles enforced by the server, role changes and deletions
 // applying to open sessions, the last admin kept, tenants kept apart, and what is stored.
+import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startInProcess } from "../../test/support/in-process.js";
 import { connectLive } from "../../test/support/live-client.js";
@@ -21,7 +22,8 @@ async function createUser(role: string, email = `${role}-${Math.random().toStrin
 }
 
 beforeAll(async () => {
-  env = await startInProcess({ adminEmail: ADMIN.email, adminPassword: ADMIN.password });
+  // One trusted proxy hop: without X-Forwarded-For the socket's address counts, as before.
+  env = await startInProcess({ adminEmail: ADMIN.email, adminPassword: ADMIN.password, trustProxyHops: 1 });
   url = env.collector.url;
   admin = await signIn(url, ADMIN.email, ADMIN.password);
 });
@@ -75,12 +77,44 @@ describe("signing in", () => {
     expect(((await limited.json()) as any).error.message).toMatch(/too many failed sign-ins: try again in \d+ s/);
     // Another account from the same address is not locked by these five.
     await signIn(url, ADMIN.email, ADMIN.password);
+    // Guesses sent all at once are counted before their passwords are checked: at most five get a check.
+    const other = await createUser("viewer");
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => fetch(`${url}/api/session`, { method: "POST", body: JSON.stringify({ email: other.email, password: `parallel guess ${i}` }) })),
+    );
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/vigil_dashboard_logins_total\{outcome="failed"\} \d+/);
   });
 });
 
+describe("behind a trusted proxy", () => {
+  it("limits sign-ins by the client address X-Forwarded-For gives, not the proxy's, and ignores what the client wrote itself", async () => {
+    const post = (forwardedFor: string, email: string, password: string) =>
+      fetch(`${url}/api/session`, { method: "POST", headers: { "x-forwarded-for": forwardedFor }, body: JSON.stringify({ email, password }) });
+    for (let i = 0; i < 20; i++) expect((await post("203.0.113.7", `nobody-${i}@example.com`, "wrong password")).status).toBe(401);
+    expect((await post("203.0.113.7", ADMIN.email, ADMIN.password)).status).toBe(429);
+    // Another client behind the same proxy signs in; so does one that put the limited address in front itself.
+    expect((await post("198.51.100.9", ADMIN.email, ADMIN.password)).status).toBe(200);
+    expect((await post("203.0.113.7, 198.51.100.10", ADMIN.email, ADMIN.password)).status).toBe(200);
+  }, 60_000);
+});
+
 describe("CSRF", () => {
+  it("refuses a sign-in posted from another site (login CSRF), and takes one from the dashboard's own origin", async () => {
+    const host = new URL(url).host;
+    const body = JSON.stringify({ email: ADMIN.email, password: ADMIN.password });
+    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }, { origin: "null" }] as Record<string, string>[]) {
+      const refused = await fetch(`${url}/api/session`, { method: "POST", headers: { "content-type": "text/plain", ...headers }, body });
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get("set-cookie")).toBeNull();
+    }
+    const own = await fetch(`${url}/api/session`, { method: "POST", headers: { "content-type": "application/json", origin: `http://${host}`, "sec-fetch-site": "same-origin" }, body });
+    expect(own.status).toBe(200);
+  });
+
   it("refuses a state-changing request with the cookie but without the session's token", async () => {
     const missing = await admin.request("POST", "/api/alerts/silences", silence(), { csrf: false });
     expect(missing.status).toBe(403);
@@ -189,6 +223,20 @@ describe("managing users", () => {
 });
 
 describe("the live WebSocket with a session", () => {
+  it("closes an open socket once its session ends", async () => {
+    const user = await createUser("viewer");
+    const session = await signIn(url, user.email, user.password);
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/live`, ["vigil.v1"], { headers: { cookie: session.cookie, origin: url } });
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    expect((await session.request("DELETE", "/api/session")).status).toBe(204);
+    // Checked at the next ping (every 15 s), not only when a socket opens.
+    expect(await closed).toBe(1008);
+  }, 40_000);
+
   it("accepts the cookie from the collector's own origin only", async () => {
     const host = new URL(url).host;
     const client = await connectLive(url, admin.cookie, { via: "cookie", origin: `http://${host}` });

@@ -38,17 +38,31 @@ export function createLoginLimiter(limits: LoginLimits = DEFAULT_LOGIN_LIMITS) {
     return wait;
   }
 
-  function failed(account: string, address: string, now = Date.now()): void {
+  /**
+   * Starts a sign-in attempt: 0 and the attempt counted as a failure *now*, before the
+   * password is checked, or the seconds to wait and nothing counted. Counting first means
+   * attempts sent in parallel cannot all pass the check while the slow hash runs.
+   */
+  function begin(account: string, address: string, now = Date.now()): number {
+    const wait = waitSeconds(account, address, now);
+    if (wait > 0) return wait;
     if (failures.size > MAX_TRACKED) for (const key of failures.keys()) if (recent(key, now).length === 0) failures.delete(key);
     for (const key of [`a:${account}`, `i:${address}`]) failures.set(key, [...recent(key, now), now]);
+    return 0;
   }
 
-  /** A right password clears the account's count (not the address's: it may be trying others). */
-  function succeeded(account: string): void {
+  /**
+   * The attempt begun at `at` had the right password: the account's count is cleared,
+   * and this attempt is taken back from the address's (which may be trying others).
+   */
+  function succeeded(account: string, address: string, at: number): void {
     failures.delete(`a:${account}`);
+    const times = failures.get(`i:${address}`);
+    const index = times?.lastIndexOf(at) ?? -1;
+    if (times && index >= 0) times.splice(index, 1);
   }
 
-  return { waitSeconds, failed, succeeded };
+  return { waitSeconds, begin, succeeded };
 }
 
 export type LoginLimiter = ReturnType<typeof createLoginLimiter>;

@@ -44,7 +44,7 @@ export const LIVE_PROTOCOL = "vigil.v1";
 const MAX_SUBSCRIPTIONS = 50;
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_BUFFERED = 1024 * 1024;
-const PING_MS = 30_000;
+const PING_MS = 15_000;
 
 interface Subscription {
   id: string;
@@ -59,6 +59,8 @@ interface Connection {
   tenant: string;
   subs: Map<string, Subscription>;
   alive: boolean;
+  /** Whether the credential it connected with still holds (a key not revoked, a session not ended). */
+  stillAllowed: () => Promise<boolean>;
   lagging: boolean;
 }
 
@@ -164,8 +166,8 @@ export function createLiveHub(deps: HubDeps) {
     }
   }
 
-  function onConnection(ws: WebSocket, key: ApiKey): void {
-    const conn: Connection = { ws, tenant: key.tenant, subs: new Map(), alive: true, lagging: false };
+  function onConnection(ws: WebSocket, key: ApiKey, stillAllowed: () => Promise<boolean>): void {
+    const conn: Connection = { ws, tenant: key.tenant, subs: new Map(), alive: true, lagging: false, stillAllowed };
     connections.add(conn);
     metrics.liveConnections.set(connections.size);
     ws.on("pong", () => (conn.alive = true));
@@ -190,6 +192,14 @@ export function createLiveHub(deps: HubDeps) {
       }
       conn.alive = false;
       conn.ws.ping();
+      // A key revoked or a session ended (sign-out, new password, user deleted) closes the
+      // socket at the next ping, not only new connections. A storage error keeps it.
+      void conn.stillAllowed().then(
+        (allowed) => {
+          if (!allowed) conn.ws.close(1008, "the key was revoked or the session ended: sign in again");
+        },
+        () => undefined,
+      );
     }
   }, PING_MS);
   pinger.unref();
@@ -242,7 +252,11 @@ export function createLiveHub(deps: HubDeps) {
     const key = await (token ? deps.authenticate(token) : deps.authenticateSession(session!)).catch(() => undefined);
     if (!key) return refuse(socket, 401, "unauthenticated", token ? "the API key is not valid: it is unknown or was revoked" : "your session has ended or expired: sign in again");
     if (!hasScope(key.scopes, "read")) return refuse(socket, 403, "permission_denied", `this key has scopes [${key.scopes.join(", ")}] but the live API needs "read"`);
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, key));
+    const stillAllowed = async () => {
+      const now = await (token ? deps.authenticate(token) : deps.authenticateSession(session!));
+      return now !== undefined && now.tenant === key.tenant && hasScope(now.scopes, "read");
+    };
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, key, stillAllowed));
   }
 
   return {

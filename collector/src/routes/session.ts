@@ -16,9 +16,36 @@ const loginSchema = z
   })
   .strict();
 
-function clientAddress(c: Context<AppEnv>): string {
+/**
+ * The client's address for the rate limit. Behind `trustProxyHops` reverse proxies (an
+ * ingress, a load balancer) the socket is the nearest proxy's, shared by every user:
+ * the client is then the entry that many places from the right of X-Forwarded-For (the
+ * entries further left were written by the client itself and prove nothing).
+ */
+function clientAddress(c: Context<AppEnv>, hops: number): string {
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? "unknown";
+  const socket = incoming?.socket?.remoteAddress ?? "unknown";
+  if (hops <= 0) return socket;
+  const chain = (c.req.header("x-forwarded-for") ?? "").split(",").map((a) => a.trim()).filter(Boolean);
+  return chain[chain.length - hops] ?? socket;
+}
+
+/**
+ * A sign-in posted from another site's page (login CSRF: the victim would work in the
+ * attacker's account) is refused. Browsers say where a request comes from; programs send
+ * neither header and are not affected.
+ */
+function fromAnotherSite(c: Context<AppEnv>, services: Services): boolean {
+  const site = c.req.header("sec-fetch-site");
+  if (site !== undefined && site !== "same-origin" && site !== "none") return true;
+  const origin = c.req.header("origin");
+  if (origin === undefined) return false;
+  try {
+    const host = new URL(origin).host;
+    return host !== c.req.header("host") && host !== (services.externalUrl ? new URL(services.externalUrl).host : undefined);
+  } catch {
+    return true;
+  }
 }
 
 /** Secure cookies when the dashboard is reached over HTTPS, directly or through a proxy that says so. */
@@ -41,19 +68,20 @@ export function sessionRoutes(services: Services) {
   app.post("/", async (c) => {
     const problem = services.storageProblem();
     if (problem !== undefined) throw new ApiError("unavailable", `storage is not ready (${problem}): retry later`, [], 5);
+    if (fromAnotherSite(c, services)) throw new ApiError("permission_denied", "a sign-in must come from the dashboard's own pages: this request came from another site");
     const input = parseInput(loginSchema, await readJson(c.req.raw));
     const account = normaliseEmail(input.email);
-    const address = clientAddress(c);
-    const wait = services.loginLimiter.waitSeconds(account, address);
+    const address = clientAddress(c, services.trustProxyHops);
+    const startedAt = Date.now();
+    const wait = services.loginLimiter.begin(account, address, startedAt);
     if (wait > 0) throw new ApiError("resource_exhausted", `too many failed sign-ins: try again in ${wait} s`, [], wait);
     const user = await services.users.checkPassword(account, input.password);
     if (!user) {
-      services.loginLimiter.failed(account, address);
       services.metrics.logins.inc({ outcome: "failed" });
       services.log.warn({ address }, "sign-in failed");
       throw new ApiError("unauthenticated", "wrong email or password");
     }
-    services.loginLimiter.succeeded(account);
+    services.loginLimiter.succeeded(account, address, startedAt);
     const { token } = await services.users.startSession(user);
     setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: "Strict", path: "/", secure: isHttps(c, services), maxAge: Math.floor(SESSION_TTL_MS / 1000) });
     services.metrics.logins.inc({ outcome: "ok" });
