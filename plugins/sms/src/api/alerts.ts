@@ -1,40 +1,30 @@
 import type { AlertTemplate } from "@vigil/plugin-sdk";
 import { MESSAGE_EVENT, SERVER_STATUS_EVENT, SOURCE } from "../contract.js";
 
+/** An event rule firing on each change of a sending server to `status`, one alert per server. */
+function serverStatusTemplate(status: "down" | "degraded", severity: "critical" | "warning", description: string): AlertTemplate {
+  return {
+    id: `sms-server-${status}`,
+    title: `An SMS sending server is ${status}`,
+    description,
+    rule: {
+      kind: "event",
+      name: `SMS server ${status}`,
+      source: SOURCE,
+      type: SERVER_STATUS_EVENT,
+      where: [{ attr: "status", op: "=", value: status }],
+      group_by: ["server_kind", "server_id"],
+      keep_firing_for: "10m",
+      labels: { severity },
+      annotations: { summary: `SMS server {{labels.server_kind}} {{labels.server_id}} is ${status}` },
+    },
+  };
+}
+
 /** The SMS plugin's alerts (installed with POST /api/alerts/templates/:id/install; override the threshold to your level). */
 export const alertTemplates: AlertTemplate[] = [
-  {
-    id: "sms-server-down",
-    title: "An SMS sending server is down",
-    description: "Fires at once on each sms.server_status event whose status is down (the SMS plugin reports each change of a sending server's status).",
-    rule: {
-      kind: "event",
-      name: "SMS server down",
-      source: SOURCE,
-      type: SERVER_STATUS_EVENT,
-      where: [{ attr: "status", op: "=", value: "down" }],
-      group_by: ["server_kind", "server_id"],
-      keep_firing_for: "10m",
-      labels: { severity: "critical" },
-      annotations: { summary: "SMS server {{labels.server_kind}} {{labels.server_id}} is down" },
-    },
-  },
-  {
-    id: "sms-server-degraded",
-    title: "An SMS sending server is degraded",
-    description: "Fires at once on each sms.server_status event whose status is degraded (slow or failing part of the time); the server still sends.",
-    rule: {
-      kind: "event",
-      name: "SMS server degraded",
-      source: SOURCE,
-      type: SERVER_STATUS_EVENT,
-      where: [{ attr: "status", op: "=", value: "degraded" }],
-      group_by: ["server_kind", "server_id"],
-      keep_firing_for: "10m",
-      labels: { severity: "warning" },
-      annotations: { summary: "SMS server {{labels.server_kind}} {{labels.server_id}} is degraded" },
-    },
-  },
+  serverStatusTemplate("down", "critical", "Fires at once on each sms.server_status event whose status is down (the SMS plugin reports each change of a sending server's status)."),
+  serverStatusTemplate("degraded", "warning", "Fires at once on each sms.server_status event whose status is degraded (slow or failing part of the time); the server still sends."),
   {
     id: "sms-campaign-failure-rate",
     title: "A campaign's failure rate is above 10 %",
