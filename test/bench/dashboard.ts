@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { uuidv7 } from "@vigil/plugin-sdk";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, newContext } from "../support/browser.js";
+import { launchBrowser, newContext, waitReady } from "../support/browser.js";
 import { callApi, REPO_ROOT, type CollectorProcess } from "../support/collector-process.js";
 import { ADMIN_EMAIL, ADMIN_PASSWORD, ALL_COLLECTOR_PARTS } from "../support/dashboard-stack.js";
 import { gzipNdjson, realisticEvent } from "../support/events.js";
@@ -118,7 +118,7 @@ async function seed(collector: CollectorProcess): Promise<void> {
 /** Navigates and returns ms from navigation start to the page's markReady. */
 async function renderTime(page: Page, path: string, name: string): Promise<number> {
   await page.goto(path, { waitUntil: "commit" });
-  await page.waitForFunction((want) => (globalThis as any).document.body.dataset.ready === want, name, { timeout: 30_000, polling: "raf" });
+  await waitReady(page, name, { timeout: 30_000, polling: "raf" });
   return page.evaluate(() => {
     const [mark] = (globalThis as any).performance.getEntriesByName("vigil:ready") as { startTime: number }[];
     return mark!.startTime;

@@ -32,6 +32,22 @@ export async function signInPage(page: Page, email: string, password: string): P
   await page.waitForURL((url) => !url.pathname.startsWith("/login"));
 }
 
+/**
+ * Waits for the page's first meaningful render (dashboard/src/lib/ready.ts): its
+ * `markReady(name)`, or any page's when no name is given. Runs in the page (the tests
+ * compile without the DOM library, hence `globalThis`).
+ */
+export async function waitReady(page: Page, name?: string, options: { timeout?: number; polling?: "raf" | number } = {}): Promise<void> {
+  await page.waitForFunction(
+    (want) => {
+      const ready = (globalThis as any).document.body.dataset.ready as string | undefined;
+      return want ? ready === want : Boolean(ready);
+    },
+    name,
+    { timeout: options.timeout ?? 20_000, ...(options.polling !== undefined ? { polling: options.polling } : {}) },
+  );
+}
+
 /** Writes a full-page screenshot to test-results/screenshots/<name>.png (untracked). */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });

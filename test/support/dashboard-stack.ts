@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, newContext, screenshot, signInPage } from "./browser.js";
+import { launchBrowser, newContext, screenshot, signInPage, waitReady } from "./browser.js";
 import { REPO_ROOT, startCollectorProcess, tempDir, type CollectorProcess } from "./collector-process.js";
 
 export const ADMIN_EMAIL = "admin@example.com";
@@ -32,17 +32,7 @@ export async function startDashboardStack(options: { env?: Record<string, string
   }
 
   /** Waits for the page's first meaningful render (see dashboard/src/lib/ready.ts). */
-  async function ready(page: Page, name?: string): Promise<void> {
-    // Runs in the page (the tests compile without the DOM library, hence `globalThis`).
-    await page.waitForFunction(
-      (want) => {
-        const ready = (globalThis as any).document.body.dataset.ready as string | undefined;
-        return want ? ready === want : Boolean(ready);
-      },
-      name,
-      { timeout: 20_000 },
-    );
-  }
+  const ready = (page: Page, name?: string) => waitReady(page, name);
 
   return {
     collector,

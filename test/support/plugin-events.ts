@@ -239,14 +239,3 @@ export function mixedEvent(i: number, ts: number): EventInput {
   if (slot < 94) return redditMentionEvent(round * 8 + slot - 86, ts);
   return socialRunEvent(round * 6 + slot - 94, ts);
 }
-
-/** The mix's share of each event type, for reports. */
-export const MIX_SHARES: Readonly<Record<string, number>> = {
-  "http.check": 0.4,
-  "cache.op": 0.2,
-  "cache.stats": 0.05,
-  "sms.message": 0.2,
-  "sms.server": 0.01,
-  "reddit.mention": 0.08,
-  "social.run": 0.06,
-};

@@ -62,7 +62,7 @@ export function createLoginLimiter(limits: LoginLimits = DEFAULT_LOGIN_LIMITS) {
     if (times && index >= 0) times.splice(index, 1);
   }
 
-  return { waitSeconds, begin, succeeded };
+  return { begin, succeeded };
 }
 
 export type LoginLimiter = ReturnType<typeof createLoginLimiter>;

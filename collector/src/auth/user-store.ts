@@ -5,7 +5,7 @@ import { ApiError } from "../errors.js";
 import type { Database } from "../storage/database.js";
 import type { TenantScope } from "../storage/tenant-scope.js";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.js";
-import { newId, type Role } from "./tokens.js";
+import { hashToken, newId, type Role } from "./tokens.js";
 
 export interface User {
   tenant: string;
@@ -49,10 +49,6 @@ function publicUser(row: UserRow): User {
 function storedUser(row: UserRow, deleted: boolean) {
   const { created_ms, ...rest } = row;
   return { ...rest, created_at: Number(created_ms), version: nextRowVersion(), is_deleted: deleted ? 1 : 0 };
-}
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }
 
 /**
@@ -186,7 +182,7 @@ export function createUserStore(db: Database, log: Logger) {
   async function startSession(user: User): Promise<{ token: string; expiresAt: number }> {
     const token = randomBytes(32).toString("base64url");
     const now = Date.now();
-    const row: SessionRow = { tenant: user.tenant, hash: sha256(token), user_id: user.id, created_ms: now, expires_ms: now + SESSION_TTL_MS };
+    const row: SessionRow = { tenant: user.tenant, hash: hashToken(token), user_id: user.id, created_ms: now, expires_ms: now + SESSION_TTL_MS };
     await db.insert("sessions", [sessionRecord(row, false)]);
     remember(row);
     return { token, expiresAt: row.expires_ms };
@@ -218,7 +214,7 @@ export function createUserStore(db: Database, log: Logger) {
 
   /** The user behind a session cookie, with their current role; undefined when the session is unknown, ended or expired. */
   async function sessionUser(token: string): Promise<User | undefined> {
-    const hash = sha256(token);
+    const hash = hashToken(token);
     const cached = sessions.get(hash);
     let row = cached?.row;
     if (!cached || Date.now() - cached.checkedAt > RELOAD_INTERVAL_MS) {
@@ -240,7 +236,7 @@ export function createUserStore(db: Database, log: Logger) {
   }
 
   async function endSession(token: string): Promise<void> {
-    const hash = sha256(token);
+    const hash = hashToken(token);
     const row = sessions.get(hash)?.row ?? (await storedSession(hash));
     sessions.delete(hash);
     if (row) await db.insert("sessions", [sessionRecord(row, true)]);

@@ -153,7 +153,6 @@ export const api = {
 
 /** The message to show for any error a page caught (ApiFailure or not). */
 export function errorMessage(error: unknown): string {
-  if (error instanceof ApiFailure) return error.message;
   if (error instanceof Error) return error.message;
   return String(error);
 }

@@ -28,6 +28,22 @@ export interface PluginMigration {
   statements(ctx: { table(name: string): string; retentionDays: number; /** The shared events table, e.g. for a materialized view over the plugin's events. */ events: string }): string[];
 }
 
+/**
+ * The migration that gives a plugin's materialized-view targets a de-duplication window
+ * like the events table's. A retried events insert (same de-duplication token: stored,
+ * but its answer was lost) reaches the views again; their targets drop that second copy
+ * only with a window of their own (the writer asks for it with
+ * deduplicate_blocks_in_dependent_materialized_views). Cluster mode renders the setting
+ * as replicated_deduplication_window.
+ */
+export function viewTargetDedupMigration(version: number, targets: readonly string[]): PluginMigration {
+  return {
+    version,
+    name: "de-duplication window on the view targets",
+    statements: ({ table }) => targets.map((name) => `ALTER TABLE ${table(name)} MODIFY SETTING non_replicated_deduplication_window = 10000`),
+  };
+}
+
 /** `read` sees data, `write` changes configuration (and reads), `admin` everything, `ingest` is the agents'. */
 export type RouteScope = "read" | "ingest" | "write" | "admin";
 

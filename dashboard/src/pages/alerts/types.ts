@@ -102,8 +102,6 @@ export interface PreviewAnswer {
 /** `GET /api/alerts/templates`: the plugin SDK's AlertTemplate (each rule has a kind and a name). */
 export type Template = AlertTemplate & { rule: { kind: RuleKind; name: string } };
 
-export type MatcherOp = Matcher["op"];
-
 export type Silence = SilenceView;
 export type SilencesPage = { silences: Silence[] } & Page;
 

@@ -1,4 +1,4 @@
-import type { PluginMigration } from "@vigil/plugin-sdk";
+import { viewTargetDedupMigration, type PluginMigration } from "@vigil/plugin-sdk";
 import { LATENCY_BUCKETS_MS, MODE_EVENT, OPS, SOURCE, STATS_EVENT, bucketKey } from "../contract.js";
 
 /**
@@ -127,15 +127,5 @@ export const migrations: PluginMigration[] = [
         GROUP BY tenant, app, key_label, op`,
     ],
   },
-  {
-    version: 3,
-    name: "de-duplication window on the view targets",
-    // A retried events insert (same de-duplication token: stored, but its answer was lost)
-    // reaches the views again; their targets drop that second copy only with a window of
-    // their own, like the events table's (the writer asks for it with
-    // deduplicate_blocks_in_dependent_materialized_views). Cluster mode renders the setting as
-    // replicated_deduplication_window.
-    statements: ({ table }) =>
-      ["minutes", "apps", "windows", "totals"].map((name) => `ALTER TABLE ${table(name)} MODIFY SETTING non_replicated_deduplication_window = 10000`),
-  },
+  viewTargetDedupMigration(3, ["minutes", "apps", "windows", "totals"]),
 ];

@@ -1,4 +1,4 @@
-import type { PluginMigration } from "@vigil/plugin-sdk";
+import { viewTargetDedupMigration, type PluginMigration } from "@vigil/plugin-sdk";
 
 /** The event the agent part emits for each keyword found in a post or comment. */
 export const MENTION_SOURCE = "reddit";
@@ -61,16 +61,5 @@ export const migrations: PluginMigration[] = [
       ) ENGINE = ReplacingMergeTree(version) ORDER BY tenant`,
     ],
   },
-  {
-    version: 3,
-    name: "de-duplication window on the view targets",
-    // A retried events insert (same de-duplication token: stored, but its answer was lost)
-    // reaches the views again; their targets drop that second copy only with a window of
-    // their own, like the events table's (the writer asks for it with
-    // deduplicate_blocks_in_dependent_materialized_views). Cluster mode renders the setting as
-    // replicated_deduplication_window. (These tables show a repeat once anyway; every view
-    // target gets the window alike.)
-    statements: ({ table }) =>
-      ["mentions", "mention_counts"].map((name) => `ALTER TABLE ${table(name)} MODIFY SETTING non_replicated_deduplication_window = 10000`),
-  },
+  viewTargetDedupMigration(3, ["mentions", "mention_counts"]),
 ];

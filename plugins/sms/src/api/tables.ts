@@ -1,4 +1,4 @@
-import type { PluginMigration } from "@vigil/plugin-sdk";
+import { viewTargetDedupMigration, type PluginMigration } from "@vigil/plugin-sdk";
 import { CAMPAIGN_EVENT, CAMPAIGN_STATUSES, MESSAGE_EVENT, MESSAGE_STATUSES, SERVER_EVENT, SERVER_STATUSES, SERVER_STATUS_EVENT, SOURCE, STATUS_RANK } from "../contract.js";
 import { ERROR_CATEGORIES } from "../errors.js";
 
@@ -205,15 +205,5 @@ export const migrations: PluginMigration[] = [
         GROUP BY tenant, status, error_category`,
     ],
   },
-  {
-    version: 2,
-    name: "de-duplication window on the view targets",
-    // A retried events insert (same de-duplication token: stored, but its answer was lost)
-    // reaches the views again; their targets drop that second copy only with a window of
-    // their own, like the events table's (the writer asks for it with
-    // deduplicate_blocks_in_dependent_materialized_views). Cluster mode renders the setting as
-    // replicated_deduplication_window.
-    statements: ({ table }) =>
-      ["messages", "campaigns", "server_samples", "server_changes", "report_counts"].map((name) => `ALTER TABLE ${table(name)} MODIFY SETTING non_replicated_deduplication_window = 10000`),
-  },
+  viewTargetDedupMigration(2, ["messages", "campaigns", "server_samples", "server_changes", "report_counts"]),
 ];

@@ -1,4 +1,4 @@
-import type { PluginMigration } from "@vigil/plugin-sdk";
+import { viewTargetDedupMigration, type PluginMigration } from "@vigil/plugin-sdk";
 import { RUN_EVENT, SOURCE } from "../contract.js";
 
 /**
@@ -63,16 +63,5 @@ export const migrations: PluginMigration[] = [
           AND attrs['status'] IN ('in_progress', 'completed', 'failed')`,
     ],
   },
-  {
-    version: 3,
-    name: "de-duplication window on the view targets",
-    // A retried events insert (same de-duplication token: stored, but its answer was lost)
-    // reaches the views again; their targets drop that second copy only with a window of
-    // their own, like the events table's (the writer asks for it with
-    // deduplicate_blocks_in_dependent_materialized_views). Cluster mode renders the setting as
-    // replicated_deduplication_window. (These tables show a repeat once anyway; every view
-    // target gets the window alike.)
-    statements: ({ table }) =>
-      ["runs"].map((name) => `ALTER TABLE ${table(name)} MODIFY SETTING non_replicated_deduplication_window = 10000`),
-  },
+  viewTargetDedupMigration(3, ["runs"]),
 ];
